@@ -217,10 +217,11 @@ def _convert(tp: Any, value: Any, source: str, key_path: str, base_dir: Path | N
             if type(None) in args:
                 return None
             raise fail()
+        members = [a for a in args if a is not type(None)]
+        if len(members) == 1:  # X | None: X's own error is the most precise one
+            return _convert(members[0], value, source, key_path, base_dir)
         # Try the members in order; report the union if none accepts the value.
-        for member in args:
-            if member is type(None):
-                continue
+        for member in members:
             try:
                 return _convert(member, value, source, key_path, base_dir)
             except ConfigError:

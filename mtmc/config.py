@@ -1,0 +1,380 @@
+"""Typed, frozen configuration of a multi-camera run (``cams.yaml``).
+
+One dataclass per stage. Relative paths resolve against the folder of the YAML file. Unknown keys,
+wrong types, missing files and invalid geometry are errors that name the file and the key path, e.g.
+``cams.yaml: cameras[2].calibration: file not found: calib/cam3.json``.
+
+Example ``cams.yaml``::
+
+    name: demo
+    cameras:
+      - id: cam1
+        source: videos/cam1.mp4          # video file | image folder | rtsp://... | device index
+        calibration: calibration/cam1.json
+        roi_floor_m: [[0, 0], [30, 0], [30, 20], [0, 20]]
+      - id: door
+        source: rtsp://${CAM_USER}:${CAM_PASSWORD}@10.0.0.7/stream1
+        calibration: calibration/door.json
+    detector: {backend: yolo, weights: ../models/detector/person.pt, confidence_min: 0.3}
+    reid: {model: ../models/reid/base.onnx}
+    eval: {world: gt/world.txt, mot: gt/{camera}.txt}
+
+Load it with :func:`load_cams`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+from mtmc.configtools import (
+    ConfigError,
+    FieldError,
+    from_mapping,
+    load_yaml,
+    show,
+    to_public,
+)
+
+__all__ = [
+    "AssociationConfig",
+    "CameraConfig",
+    "CamsConfig",
+    "ConfigError",
+    "DetectorConfig",
+    "EvalConfig",
+    "OutputConfig",
+    "ReidConfig",
+    "TrackerConfig",
+    "load_cams",
+    "to_public",
+]
+
+STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://")
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """One camera: where its frames come from and how it sees the floor.
+
+    Attributes:
+        id: unique camera id, used in every output (``mot/<id>.txt``, ``rtls.jsonl``).
+        source: video file, image folder, stream URL (``rtsp://...``), or a device index (int).
+        calibration: calibration file (project JSON, Metropolis ``calibration.json``, OpenCV XML or
+            PETS Tsai XML) read by the ``calib`` package.
+        fps: overrides the frame rate the source reports (e.g. a file whose header is wrong).
+        roi_floor_m: floor polygon ``[[x, y], ...]`` in metres; detections whose foot point falls
+            outside it are ignored by global association. ``None`` keeps the whole view.
+    """
+
+    id: str
+    source: str | int
+    calibration: Path
+    fps: float | None = None
+    roi_floor_m: tuple[tuple[float, float], ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.id or any(c.isspace() for c in self.id) or "/" in self.id:
+            raise FieldError("id", f"camera id {self.id!r} must be non-empty, without spaces or '/'")
+        if isinstance(self.source, int) and self.source < 0:
+            raise FieldError("source", f"device index must be >= 0, got {self.source}")
+        if self.fps is not None and not self.fps > 0:
+            raise FieldError("fps", f"must be > 0 frames per second, got {self.fps}")
+        if self.roi_floor_m is not None:
+            _check_polygon(self.roi_floor_m)
+
+    @property
+    def is_stream(self) -> bool:
+        """True for network streams (which reconnect) and device indices (which never end)."""
+        return isinstance(self.source, int) or str(self.source).startswith(STREAM_SCHEMES)
+
+
+def _check_polygon(points: tuple[tuple[float, float], ...]) -> None:
+    from shapely.geometry import Polygon
+    from shapely.validation import explain_validity
+
+    if len(points) < 3:
+        raise FieldError("roi_floor_m", f"a polygon needs at least 3 points, got {len(points)}")
+    polygon = Polygon(points)
+    if not polygon.is_valid:
+        raise FieldError(
+            "roi_floor_m",
+            f"not a valid polygon ({explain_validity(polygon)}); list the corners in order "
+            "around the area without crossing edges",
+        )
+    if polygon.area <= 0:
+        raise FieldError("roi_floor_m", "the polygon has zero area")
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Person detector run on every camera's frames.
+
+    Attributes:
+        backend: ``bgsub`` (default; background subtraction for static cameras, no weights),
+            ``yolo`` (ultralytics, any .pt/.onnx/.engine weights), ``hog`` (OpenCV's people detector, no
+            weights) or ``file`` (precomputed MOTChallenge boxes per camera).
+        weights: weights file for ``yolo``.
+        file_pattern: for ``file``: path of each camera's MOTChallenge file, ``{camera}`` replaced
+            by the camera id, relative to the YAML file.
+        confidence_min: detections below this score are dropped. Lower it to find more people at
+            the cost of more false positives.
+        image_size_px: inference size (longest side) for ``yolo``. Larger finds smaller people but
+            costs quadratically more time.
+        device: ``auto`` (GPU when there is one), ``cpu``, ``cuda`` or ``cuda:N``.
+    """
+
+    backend: Literal["yolo", "bgsub", "hog", "file"] = "bgsub"
+    weights: Path | None = None
+    file_pattern: str | None = None
+    confidence_min: float = 0.3
+    image_size_px: int = 640
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.backend == "yolo" and self.weights is None:
+            raise FieldError("weights", "backend 'yolo' needs a weights file (.pt, .onnx or .engine)")
+        if self.backend == "file" and (not self.file_pattern or "{camera}" not in self.file_pattern):
+            raise FieldError(
+                "file_pattern", "backend 'file' needs a pattern containing {camera}, e.g. gt/{camera}.txt"
+            )
+        if not 0.0 <= self.confidence_min <= 1.0:
+            raise FieldError("confidence_min", f"must be within [0, 1], got {self.confidence_min}")
+        if not 32 <= self.image_size_px <= 4096 or self.image_size_px % 32:
+            raise FieldError(
+                "image_size_px", f"must be a multiple of 32 in [32, 4096], got {self.image_size_px}"
+            )
+        _check_device("device", self.device)
+
+
+def _check_device(name: str, device: str) -> None:
+    if device not in ("auto", "cpu", "cuda") and not (
+        device.startswith("cuda:") and device[5:].isdigit()
+    ):
+        raise FieldError(name, f"expected auto, cpu, cuda or cuda:N, got {device!r}")
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Single-camera tracker, one independent instance per camera.
+
+    Attributes:
+        type: ``bytetrack`` or ``botsort`` (ultralytics implementations).
+        config: ultralytics tracker YAML; ``None`` uses ``configs/trackers/<type>.yaml``.
+    """
+
+    type: Literal["bytetrack", "botsort"] = "bytetrack"
+    config: Path | None = None
+
+
+@dataclass(frozen=True)
+class ReidConfig:
+    """Appearance embedder (an ONNX model) and the policy that bounds its cost.
+
+    Attributes:
+        model: ONNX file; ``None`` runs without appearance (floor position only).
+        device: ``auto`` (CUDA provider when available), ``cpu``, ``cuda`` or ``cuda:N``.
+        batch_size: most crops per inference call.
+        every_n_frames: embed each track at most once per this many frames. Lower is more
+            robust to appearance change and costs more.
+        min_height_px: crops shorter than this are not embedded (too little detail).
+        input_size_hw: network input ``[height, width]``; ``None`` reads it from the model's
+            metadata (default 256x128).
+        color_order: ``rgb`` or ``bgr`` input; ``None`` reads the model's metadata (default rgb).
+        mean, std: per-channel normalisation on 0-1 pixels; ``None`` reads the metadata
+            (default ImageNet statistics).
+    """
+
+    model: Path | None = None
+    device: str = "auto"
+    batch_size: int = 64
+    every_n_frames: int = 5
+    min_height_px: int = 48
+    input_size_hw: tuple[int, int] | None = None
+    color_order: Literal["rgb", "bgr"] | None = None
+    mean: tuple[float, float, float] | None = None
+    std: tuple[float, float, float] | None = None
+
+    def __post_init__(self) -> None:
+        _check_device("device", self.device)
+        for name in ("batch_size", "every_n_frames", "min_height_px"):
+            if getattr(self, name) < 1:
+                raise FieldError(name, f"must be >= 1, got {getattr(self, name)}")
+        if self.input_size_hw is not None and min(self.input_size_hw) < 8:
+            raise FieldError("input_size_hw", f"must be [height, width] >= 8, got {self.input_size_hw}")
+        if self.std is not None and min(self.std) <= 0:
+            raise FieldError("std", f"must be > 0, got {self.std}")
+
+
+@dataclass(frozen=True)
+class AssociationConfig:
+    """Online global association of per-camera tracklets into global ids (RTLS).
+
+    Attributes:
+        appearance_weight: weight of cosine distance in the fused cost (the rest is floor
+            distance / ``gate_floor_m``). 0 uses geometry only.
+        gate_floor_m: tracklets further than this from a global track's predicted floor position
+            can never join it. Raise it for poor calibration; lower it for dense crowds.
+        max_age_s: a global track unseen for this long is retired.
+        tentative_s: a new tracklet waits this long for a match before it starts a new global id.
+    """
+
+    appearance_weight: float = 0.5
+    gate_floor_m: float = 2.0
+    max_age_s: float = 10.0
+    tentative_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.appearance_weight <= 1.0:
+            raise FieldError("appearance_weight", f"must be within [0, 1], got {self.appearance_weight}")
+        for name in ("gate_floor_m", "max_age_s"):
+            if not getattr(self, name) > 0:
+                raise FieldError(name, f"must be > 0, got {getattr(self, name)}")
+        if self.tentative_s < 0:
+            raise FieldError("tentative_s", f"must be >= 0, got {self.tentative_s}")
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """Where and how often results are written.
+
+    Attributes:
+        dir: output folder; ``None`` means ``runs/<name>`` in the current directory.
+        flush_interval_s: outputs are flushed to disk at least this often.
+    """
+
+    dir: Path | None = None
+    flush_interval_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.flush_interval_s > 0:
+            raise FieldError("flush_interval_s", f"must be > 0, got {self.flush_interval_s}")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Ground truth to score the run against.
+
+    Attributes:
+        world: ``frame,id,x_m,y_m[,heading_rad]`` floor positions (1-based frames).
+        mot: per-camera MOTChallenge ground truth, ``{camera}`` replaced by the camera id.
+    """
+
+    world: Path | None = None
+    mot: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.mot is not None and "{camera}" not in self.mot:
+            raise FieldError("mot", "must contain {camera}, e.g. gt/{camera}.txt")
+
+
+@dataclass(frozen=True)
+class CamsConfig:
+    """A whole run: cameras plus one config per stage."""
+
+    cameras: tuple[CameraConfig, ...]
+    name: str = "run"
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    reid: ReidConfig = field(default_factory=ReidConfig)
+    association: AssociationConfig = field(default_factory=AssociationConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    eval: EvalConfig | None = None
+
+    def __post_init__(self) -> None:
+        if not self.cameras:
+            raise FieldError("cameras", "at least one camera is required")
+        seen: set[str] = set()
+        for i, cam in enumerate(self.cameras):
+            if cam.id in seen:
+                raise FieldError(f"cameras[{i}].id", f"camera id {cam.id!r} is used twice")
+            seen.add(cam.id)
+        if not self.name or "/" in self.name:
+            raise FieldError("name", f"must be a non-empty name without '/', got {self.name!r}")
+
+    def camera(self, camera_id: str) -> CameraConfig:
+        """The camera with this id (KeyError listing the known ids otherwise)."""
+        for cam in self.cameras:
+            if cam.id == camera_id:
+                return cam
+        raise KeyError(f"unknown camera {camera_id!r}; cams.yaml has {[c.id for c in self.cameras]}")
+
+
+def load_cams(path: str | Path, *, check_files: bool = True) -> CamsConfig:
+    """Load and validate a ``cams.yaml``.
+
+    Args:
+        path: the YAML file. Relative paths inside it resolve against its folder.
+        check_files: also check that every calibration file, local video / image folder, weights
+            file and ground-truth file exists (disable to inspect a config on another machine).
+
+    Raises:
+        ConfigError: with ``<file>: <key.path>: <problem>``.
+    """
+    path = Path(path)
+    source = str(path)
+    raw = load_yaml(path)
+    base_dir = path.resolve().parent
+    raw.setdefault("name", path.parent.name if path.stem == "cams" else path.stem)
+    config = from_mapping(CamsConfig, raw, source=source, base_dir=base_dir)
+    cameras = tuple(_resolve_source(cam, i, base_dir, source, check_files) for i, cam in enumerate(config.cameras))
+    config = replace(config, cameras=cameras, eval=_resolve_eval(config.eval, base_dir))
+    config = replace(config, detector=_resolve_detector(config.detector, base_dir))
+    if check_files:
+        _check_files(config, source, base_dir)
+    return config
+
+
+def _resolve_source(cam: CameraConfig, index: int, base_dir: Path, source: str, check: bool) -> CameraConfig:
+    if isinstance(cam.source, int) or cam.is_stream:
+        return cam
+    if cam.source.isdigit():  # "0" written as a string still means a device
+        return replace(cam, source=int(cam.source))
+    local = Path(os.path.expanduser(cam.source))
+    local = local if local.is_absolute() else base_dir / local
+    if check and not local.exists():
+        raise ConfigError(f"{source}: cameras[{index}].source: file not found: {show(cam.source)}")
+    return replace(cam, source=str(Path(os.path.normpath(local))))
+
+
+def _resolve_pattern(pattern: str, base_dir: Path) -> str:
+    return pattern if os.path.isabs(pattern) else str(base_dir / pattern)
+
+
+def _resolve_eval(ev: EvalConfig | None, base_dir: Path) -> EvalConfig | None:
+    if ev is None or ev.mot is None:
+        return ev
+    return replace(ev, mot=_resolve_pattern(ev.mot, base_dir))
+
+
+def _resolve_detector(det: DetectorConfig, base_dir: Path) -> DetectorConfig:
+    if det.file_pattern is None:
+        return det
+    return replace(det, file_pattern=_resolve_pattern(det.file_pattern, base_dir))
+
+
+def _check_files(config: CamsConfig, source: str, base_dir: Path) -> None:
+    def must_exist(key: str, p: Path | str | None) -> None:
+        if p is None or Path(p).exists():
+            return
+        shown = os.path.relpath(p, base_dir)  # as the user wrote it, when it is under the file's folder
+        raise ConfigError(f"{source}: {key}: file not found: {p if shown.startswith('..') else shown}")
+
+    for i, cam in enumerate(config.cameras):
+        must_exist(f"cameras[{i}].calibration", cam.calibration)
+    if config.detector.backend == "yolo":
+        must_exist("detector.weights", config.detector.weights)
+    if config.detector.backend == "file":
+        for cam in config.cameras:
+            must_exist("detector.file_pattern", config.detector.file_pattern.format(camera=cam.id))
+    if config.tracker.config is not None:
+        must_exist("tracker.config", config.tracker.config)
+    if config.reid.model is not None:
+        must_exist("reid.model", config.reid.model)
+    if config.eval is not None:
+        must_exist("eval.world", config.eval.world)
+        if config.eval.mot is not None:
+            for cam in config.cameras:
+                must_exist("eval.mot", config.eval.mot.format(camera=cam.id))
