@@ -219,21 +219,32 @@ class AssociationConfig:
             can never join it. Raise it for poor calibration; lower it for dense crowds.
         max_age_s: a global track unseen for this long is retired.
         tentative_s: a new tracklet waits this long for a match before it starts a new global id.
+            Longer lets another camera confirm a new person; shorter reports new people sooner.
+        max_appearance_distance: cosine distance above which a tracklet can never join a global
+            track (and a bound one counts as contradicting it). Depends on the ReID model.
+        reentry_speed_mps: the floor gate of a global track grows by this speed times the time it
+            has been unseen, so a person can come back elsewhere.
+        unbind_after_s: a bound tracklet whose floor point or appearance contradicts its global
+            track this long is released and matched again.
     """
 
     appearance_weight: float = 0.5
     gate_floor_m: float = 2.0
     max_age_s: float = 10.0
     tentative_s: float = 0.5
+    max_appearance_distance: float = 0.6
+    reentry_speed_mps: float = 1.0
+    unbind_after_s: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.appearance_weight <= 1.0:
             raise FieldError("appearance_weight", f"must be within [0, 1], got {self.appearance_weight}")
-        for name in ("gate_floor_m", "max_age_s"):
+        for name in ("gate_floor_m", "max_age_s", "max_appearance_distance"):
             if not getattr(self, name) > 0:
                 raise FieldError(name, f"must be > 0, got {getattr(self, name)}")
-        if self.tentative_s < 0:
-            raise FieldError("tentative_s", f"must be >= 0, got {self.tentative_s}")
+        for name in ("tentative_s", "reentry_speed_mps", "unbind_after_s"):
+            if getattr(self, name) < 0:
+                raise FieldError(name, f"must be >= 0, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,259 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from scipy.optimize import linear_sum_assignment
+
+from mtmc.associate import (
+    GLOBAL_ID,
+    GlobalAssociator,
+    assign_gated,
+    cosine_distance,
+    floor_distance,
+    fused_cost,
+    gated_components,
+)
+from mtmc.config import AssociationConfig
+from mtmc.types import CAMERA_ID, EMBEDDING, FLOOR_XY, Detections
+
+# --- pure cost functions ------------------------------------------------------------------------
+
+
+def test_cosine_and_floor_distance_hand_computed() -> None:
+    s = np.sqrt(0.5)
+    d = cosine_distance(np.array([[1.0, 0.0]]), np.array([[0.0, 1.0], [1.0, 0.0], [s, s]]))
+    assert d == pytest.approx(np.array([[1.0, 0.0, 1 - s]]), abs=1e-6)
+    f = floor_distance(np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([[3.0, 4.0]]))
+    assert f == pytest.approx(np.array([[5.0], [np.hypot(2, 3)]]))
+
+
+def test_fused_cost_hand_computed() -> None:
+    floor = np.array([[1.0, 3.0, 0.5, 1.0]])
+    appearance = np.array([[0.2, 0.1, np.nan, 0.7]])
+    cost = fused_cost(floor, 2.0, appearance, appearance_weight=0.5, max_appearance_distance=0.6)
+    assert cost[0, 0] == pytest.approx(0.5 * 0.2 + 0.5 * 1.0 / 2.0)  # fused
+    assert cost[0, 1] == np.inf  # beyond the 2 m gate
+    assert cost[0, 2] == pytest.approx(0.5 / 2.0)  # no appearance: floor term alone
+    assert cost[0, 3] == np.inf  # appearance gate
+    # A per-column gate (it grows with time unseen).
+    wide = fused_cost(floor, np.array([[2.0, 4.0, 2.0, 2.0]]), None, 0.5, 0.6)
+    assert wide[0, 1] == pytest.approx(3.0 / 4.0)
+
+
+# --- gated assignment ---------------------------------------------------------------------------
+
+
+def test_components_split_independent_groups() -> None:
+    inf = np.inf
+    cost = np.array([[0.1, 0.2, inf], [0.3, inf, inf], [inf, inf, 0.5], [inf, inf, inf]])
+    comps = sorted((r.tolist(), c.tolist()) for r, c in gated_components(cost))
+    assert comps == [([0, 1], [0, 1]), ([2], [2])]  # row 3 has no finite entry: left out
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_assign_gated_matches_dense_hungarian(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    rows, cols = rng.integers(1, 12, size=2)
+    cost = rng.random((rows, cols))
+    cost[rng.random((rows, cols)) < 0.6] = np.inf
+    dense = np.where(np.isfinite(cost), cost, 1e9)
+    r, c = linear_sum_assignment(dense)
+    expected = sorted((int(i), int(j)) for i, j in zip(r, c, strict=True) if dense[i, j] < 1e9)
+    got = assign_gated(cost)
+    total = lambda pairs: sum(cost[i, j] for i, j in pairs)  # noqa: E731
+    assert len(got) == len(expected)
+    assert total(got) == pytest.approx(total(expected))
+
+
+# --- scenarios ----------------------------------------------------------------------------------
+
+DT = 0.1  # 10 fps
+Position = Callable[[float], "tuple[float, float] | None"]
+
+
+def run(
+    people: dict[int, Position],
+    cameras: dict[str, Callable[[float, float], bool]],
+    seconds: float,
+    appearance: dict[int, np.ndarray] | None = None,
+    local_id: Callable[[str, int, float], int] | None = None,
+    config: AssociationConfig | None = None,
+    conflicts: list[float] | None = None,
+) -> tuple[dict[int, list[int]], GlobalAssociator]:
+    """Feed ground-truth people through per-camera trackers (perfect unless ``local_id`` says
+    otherwise); return each person's sequence of global ids (one entry per step in which some
+    camera reported them). Steps where a person holds two global ids at once fail the test,
+    unless ``conflicts`` is given: their times are then collected there and the step skipped."""
+    assoc = GlobalAssociator(config or AssociationConfig(tentative_s=0.3))
+    history: dict[int, list[int]] = {pid: [] for pid in people}
+    for step in range(int(round(seconds / DT))):
+        t = step * DT
+        parts = []
+        for cam, sees in cameras.items():
+            rows = []
+            for pid, pos in people.items():
+                xy = pos(t)
+                if xy is not None and sees(*xy):
+                    lid = local_id(cam, pid, t) if local_id else pid
+                    rows.append((pid, lid, xy))
+            if not rows:
+                continue
+            n = len(rows)
+            data = {FLOOR_XY: np.array([r[2] for r in rows], float)}
+            data["pid"] = np.array([r[0] for r in rows])
+            if appearance is not None:
+                data[EMBEDDING] = np.array([appearance[r[0]] for r in rows], np.float32)
+            parts.append(Detections(xyxy=np.tile([0, 0, 10, 30], (n, 1)),
+                                    track_id=np.array([r[1] for r in rows]),
+                                    data=data, meta={CAMERA_ID: cam}))
+        dets = Detections.concatenate(parts) if parts else Detections.empty()
+        if not parts:
+            dets.data.update({FLOOR_XY: np.zeros((0, 2)), CAMERA_ID: np.array([], str),
+                              "pid": np.zeros(0, int)})
+            if appearance is not None:
+                dets.data[EMBEDDING] = np.zeros((0, 4), np.float32)
+        out = assoc.update(dets, t)
+        for pid in people:
+            ids = set(out.data[GLOBAL_ID][out.data["pid"] == pid].tolist()) - {-1}
+            if len(ids) > 1 and conflicts is not None:
+                conflicts.append(t)
+                continue
+            assert len(ids) <= 1, f"person {pid} has several global ids at once: {ids}"
+            if ids:
+                history[pid].append(ids.pop())
+    return history, assoc
+
+
+def switches(ids: list[int]) -> int:
+    return sum(a != b for a, b in zip(ids, ids[1:], strict=False))
+
+
+def walk(start: tuple[float, float], velocity: tuple[float, float], t0: float = 0.0,
+         t1: float = 1e9) -> Position:
+    def pos(t: float) -> tuple[float, float] | None:
+        if not t0 <= t <= t1:
+            return None
+        return (start[0] + velocity[0] * (t - t0), start[1] + velocity[1] * (t - t0))
+    return pos
+
+
+everywhere = lambda x, y: True  # noqa: E731
+APPEAR = {pid: v for pid, v in enumerate(np.eye(4, dtype=np.float32), start=1)}
+
+
+def test_two_people_crossing_in_the_overlap_of_two_cameras() -> None:
+    people = {1: walk((0, 5), (1.0, 0)), 2: walk((10, 5.3), (-1.0, 0))}  # meet at x=5 after 5 s
+    hist, _ = run(people, {"a": everywhere, "b": everywhere}, 10, APPEAR)
+    assert switches(hist[1]) == 0 and switches(hist[2]) == 0
+    assert hist[1][0] != hist[2][0]
+    assert len(hist[1]) >= 95  # reported after the short tentative period
+
+
+def test_crossing_without_appearance_relies_on_local_trackers() -> None:
+    people = {1: walk((0, 5), (1.0, 0)), 2: walk((10, 5.3), (-1.0, 0))}
+    hist, _ = run(people, {"a": everywhere, "b": everywhere}, 10, None)
+    assert switches(hist[1]) == 0 and switches(hist[2]) == 0
+
+
+def test_person_leaving_all_views_and_coming_back() -> None:
+    # Seen for 3 s, hidden for 4 s (walks 4 m unseen), seen again by a new local track.
+    cams = {"a": lambda x, y: x < 3 or x > 7}
+    lid = lambda cam, pid, t: 1 if t < 5 else 2  # noqa: E731
+    hist, _ = run({1: walk((0, 5), (1.0, 0))}, cams, 10, APPEAR, local_id=lid)
+    assert switches(hist[1]) == 0 and len(hist[1]) > 40
+
+
+def test_two_lookalikes_far_apart_keep_separate_ids() -> None:
+    same = np.ones(4, np.float32)
+    people = {1: walk((0, 0), (0.5, 0)), 2: walk((0, 12), (0.5, 0))}
+    cams = {"a": lambda x, y: y < 6, "b": lambda x, y: y >= 6}
+    hist, _ = run(people, cams, 6, {1: same, 2: same})
+    assert hist[1][0] != hist[2][0]
+    assert switches(hist[1]) == 0 and switches(hist[2]) == 0
+
+
+def test_walk_from_one_view_into_another_without_overlap() -> None:
+    # Camera a sees x < 4, camera b sees x > 5: one second unseen in between.
+    cams = {"a": lambda x, y: x < 4, "b": lambda x, y: x > 5}
+    hist, _ = run({1: walk((0, 5), (1.0, 0))}, cams, 9, APPEAR)
+    assert switches(hist[1]) == 0 and len(hist[1]) > 70
+
+
+def test_new_person_seen_by_two_cameras_gets_one_id() -> None:
+    hist, assoc = run({1: walk((5, 5), (0.0, 0), t0=0.5)}, {"a": everywhere, "b": everywhere}, 3, APPEAR)
+    assert switches(hist[1]) == 0
+    assert len(assoc.globals) == 1
+    assert set(assoc.objects()[0].cams) == {"a", "b"}
+
+
+def test_tentative_period_delays_a_new_id() -> None:
+    cfg = AssociationConfig(tentative_s=0.5)
+    hist, _ = run({1: walk((5, 5), (0.0, 0))}, {"a": everywhere}, 2, APPEAR, config=cfg)
+    assert len(hist[1]) == 20 - 5  # steps 0..4 are tentative
+
+
+def test_local_tracker_swap_is_repaired() -> None:
+    # Two people 3 m apart walk in parallel; camera a's tracker swaps their local ids at t = 3 s.
+    people = {1: walk((0, 2), (1.0, 0)), 2: walk((0, 5), (1.0, 0))}
+    lid = lambda cam, pid, t: (3 - pid) if cam == "a" and t >= 3 else pid  # noqa: E731
+    cfg = AssociationConfig(tentative_s=0.3, unbind_after_s=0.5)
+    conflicts: list[float] = []
+    hist, assoc = run(people, {"a": everywhere, "b": everywhere}, 8, APPEAR, local_id=lid,
+                      config=cfg, conflicts=conflicts)
+    # Camera a contradicts camera b only until the swapped tracklets are released and rebound.
+    assert conflicts and min(conflicts) >= 3.0 and max(conflicts) <= 3.0 + 0.5 + 0.2
+    assert switches(hist[1]) == 0 and switches(hist[2]) == 0
+    objs = {o.global_id: o for o in assoc.objects()}
+    # At the end each global id again holds camera a's tracklet of the same person.
+    g1 = hist[1][-1]
+    assert objs[g1].cams == {"a": 2, "b": 1}
+    assert objs[g1].y_m == pytest.approx(2.0, abs=0.2)
+
+
+def test_fused_position_and_velocity() -> None:
+    hist, assoc = run({1: walk((0, 0), (1.0, 0.5))}, {"a": everywhere, "b": everywhere}, 4, APPEAR)
+    (obj,) = assoc.objects()
+    t = 3.9
+    assert obj.x_m == pytest.approx(t * 1.0, abs=0.05) and obj.y_m == pytest.approx(t * 0.5, abs=0.05)
+    assert obj.vx_mps == pytest.approx(1.0, abs=0.05) and obj.vy_mps == pytest.approx(0.5, abs=0.05)
+
+
+def test_state_stays_bounded_over_a_long_stream() -> None:
+    """People come and go for 20 minutes; the associator keeps only the recent ones."""
+    cfg = AssociationConfig(tentative_s=0.2, max_age_s=2.0)
+    people = {pid: walk((0, pid % 7), (1.0, 0), t0=pid * 3.0, t1=pid * 3.0 + 5) for pid in range(390)}  # last leaves at 1175 s
+    rng = np.random.default_rng(0)
+    appear = {pid: rng.normal(size=4).astype(np.float32) for pid in people}
+    assoc = GlobalAssociator(cfg)
+    peak = 0
+    for step in range(int(1200 / DT)):
+        t = step * DT
+        rows = [(pid, pos(t)) for pid, pos in people.items() if pos(t) is not None]
+        dets = Detections(
+            xyxy=np.tile([0, 0, 10, 30], (len(rows), 1)),
+            track_id=np.array([pid for pid, _ in rows], dtype=np.int64),
+            data={FLOOR_XY: np.array([xy for _, xy in rows], float).reshape(-1, 2),
+                  EMBEDDING: np.array([appear[p] for p, _ in rows], np.float32).reshape(-1, 4)},
+            meta={CAMERA_ID: "a"},
+        )
+        assoc.update(dets, t)
+        peak = max(peak, len(assoc.tracklets), len(assoc.globals))
+        for g in assoc.globals.values():
+            assert len(g.exemplars) <= 8
+    assert peak <= 6  # at most 2 people present at once, plus the max_age_s tail
+    assert len(assoc.tracklets) == 0 and len(assoc.globals) == 0  # all retired at the end
+    assoc.reset()
+    assert assoc.objects() == []
+
+
+def test_inputs_are_checked() -> None:
+    assoc = GlobalAssociator(AssociationConfig())
+    dets = Detections(xyxy=[[0, 0, 1, 1]], track_id=[1], meta={CAMERA_ID: "a"})
+    with pytest.raises(ValueError, match="needs the floor_xy_m column"):
+        assoc.update(dets, 0.0)
+    dets.data[FLOOR_XY] = np.zeros((1, 2))
+    assoc.update(dets, 1.0)
+    with pytest.raises(ValueError, match="time went backwards"):
+        assoc.update(dets, 0.5)
