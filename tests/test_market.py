@@ -55,7 +55,8 @@ def test_format_round_trip() -> None:
 
 
 def test_market_path() -> None:
-    assert market_path("/d", "gallery", 5, 2, 9) == Path("/d/bounding_box_test/0005_c2s1_000009_00.jpg")
+    expected = Path("/d/bounding_box_test/0005_c2s1_000009_00.jpg")
+    assert market_path("/d", "gallery", 5, 2, 9) == expected
     with pytest.raises(ValueError, match="unknown Market split 'val'"):
         market_path("/d", "val", 5, 2, 9)
 

@@ -6,17 +6,18 @@ A Market-1501 folder holds three sub-folders of person crops::
     MARKET_DIR/query/                one or a few crops per test identity and camera
     MARKET_DIR/bounding_box_test/    the gallery the queries are ranked against
 
-Each crop is named ``{pid:04d}_c{cam}s{seq}_{frame:06d}_{n:02d}.jpg``, e.g. ``0001_c1s1_001051_00.jpg``
-= identity 1, camera 1, sequence 1, frame 1051 (1-based), box 0 of that frame. Identity ``-1`` marks
-junk crops (ignored by the evaluation protocol), identity ``0`` distractors (kept in the gallery as
-impostors). Camera numbers may have several digits (``c12s1``) and the frame field any width.
+Each crop is named ``{pid:04d}_c{cam}s{seq}_{frame:06d}_{n:02d}.jpg``, e.g.
+``0001_c1s1_001051_00.jpg`` = identity 1, camera 1, sequence 1, frame 1051 (1-based), box 0 of that
+frame. Identity ``-1`` marks junk crops (ignored by the evaluation protocol), identity ``0``
+distractors (kept in the gallery as impostors). Camera numbers may have several digits (``c12s1``)
+and the frame field any width.
 
 Example::
 
     split = read_market("data/market")
     split.query.pids, split.query.camids          # (Q,) int64 each
     format_market_name(7, 3, 120)                 # '0007_c3s1_000120_00.jpg'
-    parse_market_name("0007_c3s1_000120_00.jpg")  # MarketName(pid=7, camid=3, seq=1, frame=120, n=0)
+    parse_market_name("0007_c3s1_000120_00.jpg")  # MarketName(7, camid=3, seq=1, frame=120, n=0)
 """
 
 from __future__ import annotations
@@ -87,7 +88,9 @@ def parse_market_name(name: str | Path) -> MarketName:
         )
     pid = int(m["pid"])
     if pid < JUNK_PID:
-        raise ValueError(f"{name}: identity {pid} is invalid; use >= 1, 0 (distractor) or -1 (junk)")
+        raise ValueError(
+            f"{name}: identity {pid} is invalid; use >= 1, 0 (distractor) or -1 (junk)"
+        )
     return MarketName(pid, int(m["cam"]), int(m["seq"]), int(m["frame"]), int(m["n"]))
 
 

@@ -3,7 +3,7 @@
 - :func:`mtmc.reid.metrics.evaluate_rank`: CMC / mAP / mINP under the Market-1501 protocol.
 - :func:`mtmc.reid.prepare.prepare_market`: KITTI labels + videos -> Market-1501 crops
   (``python -m mtmc.reid.prepare``).
-- :mod:`mtmc.reid.baselines`: an HSV colour-histogram matcher, the floor any learned model must beat.
+- :mod:`mtmc.reid.baselines`: an HSV colour-histogram matcher, the floor a learned model must beat.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ Protocol, for each query:
 1. gallery crops with identity -1 (junk) are removed for every query;
 2. gallery crops with the query's identity *and* camera are removed (matching a person to another
    crop of the same camera view is not re-identification);
-3. the remaining gallery is sorted by distance, ascending, with a *stable* sort: equal distances keep
-   gallery order, so results never depend on the platform's ``argsort``;
+3. the remaining gallery is sorted by distance, ascending, with a *stable* sort: equal distances
+   keep gallery order, so results never depend on the platform's ``argsort``;
 4. queries left with no true match (and queries with identity <= 0) are skipped;
 5. CMC: rank-k = 1 if a true match is among the first k; AP = mean, over the true matches, of the
    precision at that match's rank; INP = (number of true matches) / (rank of the last true match)
