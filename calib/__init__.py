@@ -12,5 +12,13 @@ Example::
 from __future__ import annotations
 
 from calib.camera import Camera, HomographyCamera, PinholeCamera
+from calib.homography import HomographyFit, fit_homography, reprojection_errors
 
-__all__ = ["Camera", "HomographyCamera", "PinholeCamera"]
+__all__ = [
+    "Camera",
+    "HomographyCamera",
+    "HomographyFit",
+    "PinholeCamera",
+    "fit_homography",
+    "reprojection_errors",
+]
