@@ -40,7 +40,7 @@ def evaluate_rank(
     g_camids: np.ndarray,
     max_rank: int = 50,
     *,
-    chunk_size: int = 512,
+    chunk_size: int = 128,
 ) -> dict[str, Any]:
     """Rank the gallery for every query and score it under the Market-1501 protocol.
 
@@ -51,6 +51,7 @@ def evaluate_rank(
             (identity -1 = junk, removed; 0 = distractor, kept as a non-match).
         max_rank: length of the returned CMC curve.
         chunk_size: queries ranked at once; bounds memory to about ``chunk_size * G * 40`` bytes.
+            (Market-1501's 3,368 x 15,913 takes about 10 s on 2 CPU cores.)
 
     Returns:
         ``rank1``, ``rank5``, ``rank10``, ``mAP``, ``mINP`` (floats in [0, 1]), ``cmc``
