@@ -157,6 +157,20 @@ class Detections:
             meta=dict(self.meta),
         )
 
+    def with_data(self, **columns: np.ndarray) -> Detections:
+        """A new Detections sharing this one's arrays, with ``columns`` added or replaced.
+
+        Cheap (no copy of the existing columns): use it in stages that only add columns.
+        """
+        return Detections(
+            xyxy=self.xyxy,
+            confidence=self.confidence,
+            class_id=self.class_id,
+            track_id=self.track_id,
+            data={**self.data, **columns},
+            meta=dict(self.meta),
+        )
+
     # derived geometry ---------------------------------------------------------------------------
 
     @property

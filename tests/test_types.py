@@ -99,3 +99,12 @@ def test_concatenate_edge_cases() -> None:
         Detections.concatenate([a, b])
     empty = Detections.concatenate([Detections.empty(camera_id="x"), Detections.empty(camera_id="y")])
     assert len(empty) == 0 and empty.data[CAMERA_ID].shape == (0,)
+
+
+def test_with_data_shares_arrays_and_validates() -> None:
+    d = make(2)
+    e = d.with_data(score=np.array([1.0, 2.0]))
+    assert e.xyxy is d.xyxy and "score" not in d.data and e.data["score"].tolist() == [1.0, 2.0]
+    assert e.data[EMBEDDING] is d.data[EMBEDDING]
+    with pytest.raises(ValueError, match=r"data\['score'\] must have 2 rows"):
+        d.with_data(score=np.zeros(3))

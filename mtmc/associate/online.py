@@ -8,7 +8,7 @@ per person, and in each step:
 1. records the observations on their tracklets;
 2. checks the bound tracklets: a tracklet whose floor point or appearance contradicts its global
    track for ``unbind_after_s`` is released (a single-camera tracker may have swapped people);
-   two tracklets of one camera can never share a global id;
+   while under suspicion it does not move the track; two tracklets of one camera never share an id;
 3. matches unbound tracklets to global tracks by gated, component-split Hungarian assignment on
    the fused cost of cosine distance and floor distance (:mod:`mtmc.associate.costs`);
 4. promotes tracklets that stayed unmatched for ``tentative_s`` to new global ids, grouping
@@ -16,6 +16,9 @@ per person, and in each step:
 5. fuses each global track's floor position from its tracklets (weights favour large, unoccluded,
    near boxes) and smooths it with an alpha-beta filter, which also gives the velocity;
 6. retires tracklets and global tracks unseen for ``max_age_s``: the state stays bounded.
+
+Per-person state is kept in Python floats and embeddings are updated in batches, so a step costs
+little more than one pass over the observations (see ``scripts/bench_association.py``).
 
 Example::
 
@@ -27,6 +30,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -44,14 +48,14 @@ QUALITY = "quality"  # optional (N,) float column: weight of a row in floor fusi
 
 UNASSIGNED = -1
 TRACKLET_EMA = 0.2  # weight of a new embedding in a tracklet's running mean
-GLOBAL_EMA = 0.1  # weight of a tracklet embedding in a global track's running mean (as Metropolis)
+GLOBAL_EMA = 0.1  # weight of new tracklet appearance in a global track's running mean (Metropolis)
 MAX_EXEMPLARS = 8  # appearance exemplars kept per global track (one per recent tracklet)
 POSITION_ALPHA = 0.7  # alpha-beta filter: share of the measurement residual taken into the position
 VELOCITY_BETA = 0.2  # alpha-beta filter: share of the residual rate taken into the velocity
 MAX_SPEED_MPS = 3.0  # velocities are clipped to this (people walk at 1-2 m/s)
 
 
-@dataclass
+@dataclass(eq=False)
 class Tracklet:
     """One camera's local track as the associator sees it."""
 
@@ -59,10 +63,12 @@ class Tracklet:
     local_id: int
     first_t: float
     last_t: float
-    xy_m: np.ndarray  # latest floor point (2,)
+    x_m: float = 0.0
+    y_m: float = 0.0
     quality: float = 1.0
     appearance: np.ndarray | None = None  # running mean embedding (unit)
     last_embedding: np.ndarray | None = None
+    embedded_t: float = -math.inf  # when last_embedding arrived
     global_id: int = UNASSIGNED
     unassigned_since: float = 0.0  # when it last became unbound (for the tentative period)
     contradiction_since: float | None = None
@@ -72,21 +78,24 @@ class Tracklet:
         return (self.camera_id, self.local_id)
 
 
-@dataclass
+@dataclass(eq=False)
 class GlobalTrack:
     """One person: floor state, appearance model and the tracklets bound to it."""
 
     global_id: int
-    xy_m: np.ndarray
-    velocity_mps: np.ndarray
+    x_m: float
+    y_m: float
     last_t: float
+    vx_mps: float = 0.0
+    vy_mps: float = 0.0
     appearance: np.ndarray | None = None
     # One exemplar per recent tracklet (its running mean), oldest first, at most MAX_EXEMPLARS.
     exemplars: OrderedDict[tuple[str, int], np.ndarray] = field(default_factory=OrderedDict)
     tracklets: set[tuple[str, int]] = field(default_factory=set)
 
-    def predict(self, t_s: float) -> np.ndarray:
-        return self.xy_m + self.velocity_mps * max(0.0, t_s - self.last_t)
+    def predict(self, t_s: float) -> tuple[float, float]:
+        dt = max(0.0, t_s - self.last_t)
+        return (self.x_m + self.vx_mps * dt, self.y_m + self.vy_mps * dt)
 
     def appearance_distance(self, embedding: np.ndarray | None) -> float:
         """Smallest cosine distance from ``embedding`` to the running mean and the exemplars."""
@@ -121,7 +130,7 @@ class GlobalAssociator:
         self.tracklets: dict[tuple[str, int], Tracklet] = {}
         self.globals: dict[int, GlobalTrack] = {}
         self._seen_now: dict[int, dict[str, int]] = {}
-        self._t = float("-inf")
+        self._t = -math.inf
 
     # ------------------------------------------------------------------------------------------
 
@@ -135,75 +144,66 @@ class GlobalAssociator:
         if t_s < self._t:
             raise ValueError(f"time went backwards: step at {t_s} s after {self._t} s")
         self._t = t_s
-        observed = self._observe(dets, t_s)  # 1.
+        rows = self._observe(dets, t_s)  # 1.
+        observed = [tr for tr in rows if tr is not None]
         self._check_bound(observed, t_s)  # 2.
         self._match_unbound(observed, t_s)  # 3.
         self._promote_tentative(observed, t_s)  # 4.
         self._update_globals(observed, t_s)  # 5.
         self._retire(t_s)  # 6.
-        out = dets[np.arange(len(dets))]
-        cams = _camera_column(dets)
-        out.data[GLOBAL_ID] = np.array(
-            [self._global_of(str(cam), int(tid)) for cam, tid in zip(cams, dets.track_id, strict=True)],
-            dtype=np.int64,
+        ids = np.array(
+            [UNASSIGNED if tr is None else tr.global_id for tr in rows], dtype=np.int64
         )
-        return out
+        return dets.with_data(**{GLOBAL_ID: ids})
 
     def objects(self) -> list[GlobalObject]:
         """Global tracks observed in the last step, with fused floor position and velocity."""
         result = []
         for gid in sorted(self._seen_now):
             g = self.globals[gid]
-            result.append(
-                GlobalObject(
-                    global_id=gid,
-                    x_m=float(g.xy_m[0]),
-                    y_m=float(g.xy_m[1]),
-                    vx_mps=float(g.velocity_mps[0]),
-                    vy_mps=float(g.velocity_mps[1]),
-                    cams=dict(sorted(self._seen_now[gid].items())),
-                )
-            )
+            result.append(GlobalObject(gid, g.x_m, g.y_m, g.vx_mps, g.vy_mps,
+                                       dict(sorted(self._seen_now[gid].items()))))
         return result
 
     # 1. ----------------------------------------------------------------------------------------
 
-    def _observe(self, dets: Detections, t_s: float) -> list[Tracklet]:
+    def _observe(self, dets: Detections, t_s: float) -> list[Tracklet | None]:
+        """Record the observations; returns each row's tracklet (None for ignored rows)."""
         n = len(dets)
-        cams = _camera_column(dets)
         floor = dets.data.get(FLOOR_XY)
         if floor is None:
             raise ValueError("association needs the floor_xy_m column (map foot points with calib)")
-        emb = dets.data.get(EMBEDDING)
-        quality = dets.data.get(QUALITY, np.ones(n))
-        has_emb = (
-            np.isfinite(emb).all(axis=1) if emb is not None else np.zeros(n, dtype=bool)
-        )
-        if emb is not None and has_emb.any():
-            emb = l2_normalize(emb)
-        observed: list[Tracklet] = []
-        for i in range(n):
-            local_id = int(dets.track_id[i])
-            if local_id < 0 or not np.isfinite(floor[i]).all():
-                continue
-            key = (str(cams[i]), local_id)
+        cams = _camera_column(dets).tolist()
+        local_ids = dets.track_id.tolist()
+        valid = (dets.track_id >= 0) & np.isfinite(floor).all(axis=1)
+        xs, ys = floor[:, 0].tolist(), floor[:, 1].tolist()
+        quality = np.asarray(dets.data.get(QUALITY, np.ones(n)), dtype=float).tolist()
+        rows: list[Tracklet | None] = [None] * n
+        for i in np.flatnonzero(valid).tolist():
+            key = (str(cams[i]), local_ids[i])
             tr = self.tracklets.get(key)
             if tr is None:
-                tr = Tracklet(key[0], local_id, first_t=t_s, last_t=t_s, xy_m=floor[i].astype(float))
-                tr.unassigned_since = t_s
+                tr = Tracklet(key[0], key[1], first_t=t_s, last_t=t_s, unassigned_since=t_s)
                 self.tracklets[key] = tr
             tr.last_t = t_s
-            tr.xy_m = np.asarray(floor[i], dtype=float)
-            tr.quality = float(quality[i])
-            if has_emb[i]:
-                e = emb[i]
-                tr.last_embedding = e
-                tr.appearance = (
-                    e if tr.appearance is None
-                    else l2_normalize((1 - TRACKLET_EMA) * tr.appearance + TRACKLET_EMA * e)
-                )
-            observed.append(tr)
-        return observed
+            tr.x_m, tr.y_m, tr.quality = xs[i], ys[i], quality[i]
+            rows[i] = tr
+        emb = dets.data.get(EMBEDDING)
+        if emb is not None and n:
+            with_emb = np.flatnonzero(valid & np.isfinite(emb).all(axis=1))
+            if with_emb.size:
+                self._record_embeddings([rows[i] for i in with_emb.tolist()], emb[with_emb], t_s)
+        return rows
+
+    @staticmethod
+    def _record_embeddings(trs: list[Tracklet], emb: np.ndarray, t_s: float) -> None:
+        new = l2_normalize(emb)
+        old = np.array([new[k] if tr.appearance is None else tr.appearance for k, tr in enumerate(trs)])
+        mean = l2_normalize((1 - TRACKLET_EMA) * old + TRACKLET_EMA * new)
+        for k, tr in enumerate(trs):
+            tr.last_embedding = new[k]
+            tr.embedded_t = t_s
+            tr.appearance = mean[k]
 
     # 2. ----------------------------------------------------------------------------------------
 
@@ -213,32 +213,49 @@ class GlobalAssociator:
         for tr in observed:
             if tr.global_id != UNASSIGNED:
                 by_global.setdefault(tr.global_id, []).append(tr)
-        for gid, members in by_global.items():
-            g = self.globals[gid]
-            # One camera cannot see one person twice: keep the tracklet bound first.
-            members.sort(key=lambda tr: tr.first_t)
-            seen_cams: set[str] = set()
-            kept: list[Tracklet] = []
+        kept: list[Tracklet] = []
+        for members in by_global.values():
+            # One camera cannot see one person twice: keep the tracklet that was there first.
+            if len(members) > 1:
+                members.sort(key=lambda tr: tr.first_t)
+            cams: set[str] = set()
             for tr in members:
-                if tr.camera_id in seen_cams:
+                if tr.camera_id in cams:
                     self._unbind(tr, t_s)
                 else:
-                    seen_cams.add(tr.camera_id)
+                    cams.add(tr.camera_id)
                     kept.append(tr)
+        unlike = self._appearance_contradictions(kept, t_s)
+        predicted: dict[int, tuple[float, float, float]] = {}
+        for tr in kept:
             # Compare with the track's prediction, not with the other tracklets: when two cameras
             # disagree, the one that jumped away from where the person was heading is to blame.
-            predicted = g.predict(t_s)
-            reach_m = cfg.gate_floor_m + MAX_SPEED_MPS * (t_s - g.last_t)
-            for tr in kept:
-                far = np.hypot(*(tr.xy_m - predicted)) > reach_m
-                unlike = g.appearance_distance(tr.last_embedding) > cfg.max_appearance_distance
-                if far or unlike:
-                    if tr.contradiction_since is None:
-                        tr.contradiction_since = t_s
-                    if t_s - tr.contradiction_since >= cfg.unbind_after_s:
-                        self._unbind(tr, t_s)
-                else:
-                    tr.contradiction_since = None
+            if tr.global_id not in predicted:
+                g = self.globals[tr.global_id]
+                reach_m = cfg.gate_floor_m + MAX_SPEED_MPS * (t_s - g.last_t)
+                predicted[tr.global_id] = (*g.predict(t_s), reach_m)
+            px, py, reach_m = predicted[tr.global_id]
+            if math.hypot(tr.x_m - px, tr.y_m - py) > reach_m or id(tr) in unlike:
+                if tr.contradiction_since is None:
+                    tr.contradiction_since = t_s
+                if t_s - tr.contradiction_since >= cfg.unbind_after_s:
+                    self._unbind(tr, t_s)
+            else:
+                tr.contradiction_since = None
+
+    def _appearance_contradictions(self, bound: list[Tracklet], t_s: float) -> set[int]:
+        """ids of tracklets whose embedding of this step is far from their track's running mean."""
+        fresh = [
+            tr for tr in bound
+            if tr.embedded_t == t_s and self.globals[tr.global_id].appearance is not None
+        ]
+        if not fresh:
+            return set()
+        emb = np.array([tr.last_embedding for tr in fresh])
+        means = np.array([self.globals[tr.global_id].appearance for tr in fresh])
+        dist = 1.0 - np.einsum("ij,ij->i", emb, means)
+        return {id(tr) for tr, d in zip(fresh, dist.tolist(), strict=True)
+                if d > self.config.max_appearance_distance}
 
     def _unbind(self, tr: Tracklet, t_s: float) -> None:
         self.globals[tr.global_id].tracklets.discard(tr.key)
@@ -253,23 +270,24 @@ class GlobalAssociator:
     def _cost(self, tracklets: list[Tracklet], tracks: list[GlobalTrack], t_s: float) -> np.ndarray:
         """(R, C) fused cost of unbound tracklets against global tracks, inf where gated."""
         cfg = self.config
-        xy = np.array([tr.xy_m for tr in tracklets])
+        xy = np.array([(tr.x_m, tr.y_m) for tr in tracklets])
         pred = np.array([g.predict(t_s) for g in tracks])
         gap = np.array([max(0.0, t_s - g.last_t) for g in tracks])
         gate = (cfg.gate_floor_m + cfg.reentry_speed_mps * gap)[None, :]
-        appearance = np.array(
-            [[g.appearance_distance(tr.appearance) for g in tracks] for tr in tracklets]
-        )
-        cost = fused_cost(
-            floor_distance(xy, pred), gate, appearance, cfg.appearance_weight,
-            cfg.max_appearance_distance,
-        )
+        floor_m = floor_distance(xy, pred)
+        # Appearance only where the floor gate lets the pair through (few pairs).
+        appearance = np.full(floor_m.shape, np.nan)
+        for r, c in zip(*np.nonzero(floor_m <= gate), strict=True):
+            appearance[r, c] = tracks[c].appearance_distance(tracklets[r].appearance)
+        cost = fused_cost(floor_m, gate, appearance, cfg.appearance_weight, cfg.max_appearance_distance)
         # A global track cannot take a second tracklet of a camera it is seen by right now.
-        for j, g in enumerate(tracks):
+        for c, g in enumerate(tracks):
+            if not np.isfinite(cost[:, c]).any():
+                continue
             busy = {key[0] for key in g.tracklets if self.tracklets[key].last_t == t_s}
-            if busy:
-                rows = [i for i, tr in enumerate(tracklets) if tr.camera_id in busy]
-                cost[rows, j] = np.inf
+            for r, tr in enumerate(tracklets):
+                if tr.camera_id in busy:
+                    cost[r, c] = np.inf
         return cost
 
     def _match_unbound(self, observed: list[Tracklet], t_s: float) -> None:
@@ -296,10 +314,8 @@ class GlobalAssociator:
         for tr in due:
             if tr.global_id != UNASSIGNED:  # joined a global created earlier in this loop
                 continue
-            g = GlobalTrack(
-                global_id=self._next_id, xy_m=tr.xy_m.copy(), velocity_mps=np.zeros(2),
-                last_t=t_s, appearance=tr.appearance,
-            )
+            g = GlobalTrack(global_id=self._next_id, x_m=tr.x_m, y_m=tr.y_m, last_t=t_s,
+                            appearance=tr.appearance)
             self._next_id += 1
             self.globals[g.global_id] = g
             self._bind(tr, g)
@@ -308,8 +324,8 @@ class GlobalAssociator:
             if rest:
                 cost = self._cost(rest, [g], t_s)[:, 0]
                 best: dict[str, tuple[float, Tracklet]] = {}
-                for o, c in zip(rest, cost, strict=True):
-                    if np.isfinite(c) and c < best.get(o.camera_id, (np.inf, o))[0]:
+                for o, c in zip(rest, cost.tolist(), strict=True):
+                    if c < best.get(o.camera_id, (math.inf, o))[0]:
                         best[o.camera_id] = (c, o)
                 for _, o in best.values():
                     self._bind(o, g)
@@ -322,32 +338,55 @@ class GlobalAssociator:
             if tr.global_id != UNASSIGNED:
                 members.setdefault(tr.global_id, []).append(tr)
         self._seen_now = {}
+        appearance_updates: list[tuple[GlobalTrack, Tracklet]] = []
         for gid, reporting in members.items():
             g = self.globals[gid]
             # Tracklets under suspicion do not move the track (unless nothing else sees it).
             trs = [tr for tr in reporting if tr.contradiction_since is None] or reporting
-            weights = np.array([max(tr.quality, 1e-6) for tr in trs])
-            measured = np.average([tr.xy_m for tr in trs], axis=0, weights=weights)
+            total = sx = sy = 0.0
+            for tr in trs:
+                w = tr.quality if tr.quality > 1e-6 else 1e-6
+                total += w
+                sx += w * tr.x_m
+                sy += w * tr.y_m
+            mx, my = sx / total, sy / total
             dt = t_s - g.last_t
             if dt > 0:
-                predicted = g.predict(t_s)
-                residual = measured - predicted
-                g.xy_m = predicted + POSITION_ALPHA * residual
-                g.velocity_mps = g.velocity_mps + VELOCITY_BETA * residual / dt
-                speed = np.hypot(*g.velocity_mps)
-                if speed > MAX_SPEED_MPS:
-                    g.velocity_mps *= MAX_SPEED_MPS / speed
+                px, py = g.predict(t_s)
+                rx, ry = mx - px, my - py
+                g.x_m, g.y_m = px + POSITION_ALPHA * rx, py + POSITION_ALPHA * ry
+                vx, vy = g.vx_mps + VELOCITY_BETA * rx / dt, g.vy_mps + VELOCITY_BETA * ry / dt
+                speed = math.hypot(vx, vy)
+                scale = MAX_SPEED_MPS / speed if speed > MAX_SPEED_MPS else 1.0
+                g.vx_mps, g.vy_mps = vx * scale, vy * scale
             else:  # created this step: take the fused point
-                g.xy_m = measured
+                g.x_m, g.y_m = mx, my
             g.last_t = t_s
-            for tr in trs:
-                if tr.last_embedding is not None and tr.last_t == t_s and tr.appearance is not None:
-                    g.appearance = (
-                        tr.appearance if g.appearance is None
-                        else l2_normalize((1 - GLOBAL_EMA) * g.appearance + GLOBAL_EMA * tr.appearance)
-                    )
-                    _replace_exemplar(g, tr)
+            appearance_updates.extend((g, tr) for tr in trs if tr.embedded_t == t_s)
             self._seen_now[gid] = {tr.camera_id: tr.local_id for tr in reporting}
+        self._update_appearance(appearance_updates)
+
+    @staticmethod
+    def _update_appearance(updates: list[tuple[GlobalTrack, Tracklet]]) -> None:
+        """EMA of each track's mean towards the mean of its tracklets embedded this step."""
+        if not updates:
+            return
+        slot: dict[int, int] = {}
+        order: list[GlobalTrack] = []
+        index = []
+        for g, tr in updates:
+            if id(g) not in slot:
+                slot[id(g)] = len(order)
+                order.append(g)
+            index.append(slot[id(g)])
+            _replace_exemplar(g, tr)
+        new = np.zeros((len(order), updates[0][1].appearance.shape[0]), dtype=np.float32)
+        np.add.at(new, np.array(index), np.array([tr.appearance for _, tr in updates]))
+        new = l2_normalize(new)
+        old = np.array([new[k] if g.appearance is None else g.appearance for k, g in enumerate(order)])
+        mean = l2_normalize((1 - GLOBAL_EMA) * old + GLOBAL_EMA * new)
+        for k, g in enumerate(order):
+            g.appearance = mean[k]
 
     # 6. ----------------------------------------------------------------------------------------
 
@@ -359,20 +398,10 @@ class GlobalAssociator:
                 self.globals[tr.global_id].tracklets.discard(key)
         for gid in [gid for gid, g in self.globals.items() if t_s - g.last_t > max_age]:
             for key in self.globals.pop(gid).tracklets:
-                if key in self.tracklets:
-                    self._unbind_retired(self.tracklets[key], t_s)
-
-    def _unbind_retired(self, tr: Tracklet, t_s: float) -> None:
-        tr.global_id = UNASSIGNED
-        tr.unassigned_since = t_s
-
-    def _global_of(self, camera_id: str, local_id: int) -> int:
-        if local_id < 0:
-            return UNASSIGNED
-        tr = self.tracklets.get((camera_id, local_id))
-        if tr is None or tr.last_t != self._t:
-            return UNASSIGNED
-        return tr.global_id
+                tr = self.tracklets.get(key)
+                if tr is not None:
+                    tr.global_id = UNASSIGNED
+                    tr.unassigned_since = t_s
 
 
 def _camera_column(dets: Detections) -> np.ndarray:

@@ -1,0 +1,165 @@
+"""Benchmark the global association stage on synthetic tracklets: 10 -> 200 cameras x ~20 people each.
+
+Cameras tile a long hall (each 10 m x 10 m view overlaps its neighbours by half, so most floor points
+are seen by two cameras); people walk through it; each camera reports the people in its view with
+its own local track ids and noisy floor points, and a 256-d embedding every 5th frame. The script
+times ``GlobalAssociator.update`` per step (after a warm-up) and, in the same run, a dense ungated
+Hungarian over all observations x all global tracks, as a naive system would solve each step.
+
+    .venv/bin/python scripts/bench_association.py --cameras 10 25 50 100 200 --out bench.json --plot bench.png
+
+Run it pinned to one core for the "one core" figure: ``taskset -c 0 ... `` (numpy threads: set
+``OMP_NUM_THREADS=1``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from mtmc.associate import GlobalAssociator, cosine_distance, floor_distance
+from mtmc.config import AssociationConfig
+from mtmc.types import CAMERA_ID, EMBEDDING, FLOOR_XY, Detections
+
+VIEW_M = 10.0  # each camera sees a VIEW_M x VIEW_M square
+STRIDE_M = VIEW_M / 2  # neighbouring views overlap by half
+PEOPLE_PER_CAMERA = 20
+EMBED_EVERY = 5
+DIM = 256
+FPS = 10.0
+
+
+class Hall:
+    """People walking up and down a hall covered by ``n_cameras`` overlapping views."""
+
+    def __init__(self, n_cameras: int, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.length_m = STRIDE_M * (n_cameras + 1)
+        self.x0 = np.arange(n_cameras) * STRIDE_M  # view i covers [x0, x0 + VIEW_M] x [0, VIEW_M]
+        # Each camera sees two half-views' worth of people: n_people * VIEW / length = per camera.
+        n_people = int(round(PEOPLE_PER_CAMERA * self.length_m / VIEW_M))
+        self.xy = np.column_stack([self.rng.uniform(0, self.length_m, n_people),
+                                   self.rng.uniform(0, VIEW_M, n_people)])
+        self.v = self.rng.normal(0, 1.0, (n_people, 2)) * [1.0, 0.2]
+        self.look = self.rng.normal(size=(n_people, DIM)).astype(np.float32)
+        self.look /= np.linalg.norm(self.look, axis=1, keepdims=True)
+        self.local_ids: dict[tuple[int, int], int] = {}
+        self.next_local = np.zeros(n_cameras, dtype=np.int64)
+
+    def step(self, k: int) -> Detections:
+        self.xy += self.v / FPS
+        for axis, top in ((0, self.length_m), (1, VIEW_M)):  # bounce off the walls
+            out = (self.xy[:, axis] < 0) | (self.xy[:, axis] > top)
+            self.v[out, axis] *= -1
+            self.xy[:, axis] = np.clip(self.xy[:, axis], 0, top)
+        cams, pids = [], []
+        for c, x0 in enumerate(self.x0):
+            inside = np.flatnonzero((self.xy[:, 0] >= x0) & (self.xy[:, 0] < x0 + VIEW_M))
+            cams.append(np.full(inside.size, c))
+            pids.append(inside)
+        cam = np.concatenate(cams)
+        pid = np.concatenate(pids)
+        seen = set(zip(cam.tolist(), pid.tolist(), strict=True))
+        for key in [key for key in self.local_ids if key not in seen]:
+            del self.local_ids[key]  # left the view: a new local id next time
+        local = np.empty(cam.size, dtype=np.int64)
+        for i, key in enumerate(zip(cam.tolist(), pid.tolist(), strict=True)):
+            if key not in self.local_ids:
+                self.next_local[key[0]] += 1
+                self.local_ids[key] = int(self.next_local[key[0]])
+            local[i] = self.local_ids[key]
+        emb = np.full((cam.size, DIM), np.nan, dtype=np.float32)
+        due = (local + k) % EMBED_EVERY == 0
+        noisy = self.look[pid[due]] + self.rng.normal(0, 0.3, (due.sum(), DIM)).astype(np.float32) / np.sqrt(DIM)
+        emb[due] = noisy
+        return Detections(
+            xyxy=np.tile([0, 0, 20, 60], (cam.size, 1)),
+            track_id=local,
+            data={CAMERA_ID: np.array([f"c{c}" for c in cam]), FLOOR_XY: self.xy[pid] + self.rng.normal(0, 0.1, (pid.size, 2)),
+                  EMBEDDING: emb},
+        )
+
+
+def dense_ungated_ms(assoc: GlobalAssociator, dets: Detections) -> float:
+    """Time one naive step: every observation against every global track, no gates."""
+    tracks = list(assoc.globals.values())
+    if not tracks or not len(dets):
+        return 0.0
+    start = time.perf_counter()
+    emb = dets.data[EMBEDDING]
+    appearance = np.array([g.appearance if g.appearance is not None else np.zeros(DIM, np.float32) for g in tracks])
+    app = cosine_distance(np.nan_to_num(emb), appearance)
+    cost = 0.5 * app + 0.5 * floor_distance(dets.data[FLOOR_XY], np.array([(g.x_m, g.y_m) for g in tracks])) / 2.0
+    linear_sum_assignment(cost)
+    return (time.perf_counter() - start) * 1000
+
+
+def bench(n_cameras: int, steps: int, warmup: int, seed: int) -> dict:
+    hall = Hall(n_cameras, seed)
+    assoc = GlobalAssociator(AssociationConfig())
+    ours, dense, observations = [], [], []
+    for k in range(warmup + steps):
+        dets = hall.step(k)
+        t = k / FPS
+        start = time.perf_counter()
+        assoc.update(dets, t)
+        elapsed = (time.perf_counter() - start) * 1000
+        if k >= warmup:
+            ours.append(elapsed)
+            observations.append(len(dets))
+            dense.append(dense_ungated_ms(assoc, dets))
+    return {
+        "cameras": n_cameras,
+        "observations_per_step": float(np.mean(observations)),
+        "global_tracks": len(assoc.globals),
+        "ms_per_step_median": float(np.median(ours)),
+        "ms_per_step_p95": float(np.percentile(ours, 95)),
+        "dense_ungated_ms_median": float(np.median(dense)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cameras", type=int, nargs="+", default=[10, 25, 50, 100, 200])
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--plot", type=Path)
+    args = parser.parse_args()
+    rows = []
+    print(f"{'cameras':>8} {'obs/step':>9} {'globals':>8} {'ours ms':>8} {'p95 ms':>8} {'dense ms':>9}")
+    for n in args.cameras:
+        r = bench(n, args.steps, args.warmup, args.seed)
+        rows.append(r)
+        print(f"{n:>8} {r['observations_per_step']:>9.0f} {r['global_tracks']:>8} "
+              f"{r['ms_per_step_median']:>8.1f} {r['ms_per_step_p95']:>8.1f} {r['dense_ungated_ms_median']:>9.1f}")
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=2) + "\n")
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        cams = [r["cameras"] for r in rows]
+        ax.plot(cams, [r["ms_per_step_median"] for r in rows], "o-", label="mtmc (gated, per component)")
+        ax.plot(cams, [r["dense_ungated_ms_median"] for r in rows], "s--", label="dense ungated Hungarian")
+        ax.axhline(20, color="grey", lw=0.8, ls=":", label="target at 100 cameras")
+        ax.set_xlabel(f"cameras (~{PEOPLE_PER_CAMERA} people each)")
+        ax.set_ylabel("ms per step (median)")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=110)
+
+
+if __name__ == "__main__":
+    main()
