@@ -42,6 +42,7 @@ _UNDISTORT_ITERS = 100  # fixed-point / Newton iterations; converges in far fewe
 _UNDISTORT_TOL = 1e-14  # stop when every point moved less than this (normalised coordinates)
 _RESIDUAL_TOL = 1e-9  # an inverse whose re-distortion misses by more than this is reported as NaN
 _FOV_BORDER_SAMPLES = 64  # samples per image edge when tracing a distorted border for fov_polygon
+_HORIZON_EPS = 1e-12  # relative size of a homogeneous w / ray slope treated as 0 (the horizon)
 _DISK_QUAD_SEGS = 64  # segments per quarter circle of the range disk (relative area error ~1e-4)
 
 
@@ -89,9 +90,12 @@ def _apply_homography(H: np.ndarray, pts: np.ndarray) -> np.ndarray:
     """Map (..., 2) points by H; NaN where the homogeneous w is not positive (behind / horizon)."""
     q = pts @ H[:, :2].T + H[:, 2]
     w = q[..., 2:]
+    # w within rounding noise of 0 is on the horizon: without this, it comes out as a point
+    # 1e16 m away on either side
+    w_noise = _HORIZON_EPS * (np.abs(pts) @ np.abs(H[2, :2]) + abs(H[2, 2]))
     with np.errstate(divide="ignore", invalid="ignore"):
         out = q[..., :2] / w
-    out[~(w[..., 0] > 0)] = np.nan
+    out[~(w[..., 0] > w_noise)] = np.nan
     return out
 
 
@@ -456,7 +460,7 @@ class PinholeCamera:
 
     @property
     def hfov_deg(self) -> float:
-        """Horizontal field of view of the undistorted image, in degrees (principal point centred)."""
+        """Horizontal field of view in degrees (undistorted, principal point centred)."""
         return math.degrees(2 * math.atan(self.image_size_wh[0] / 2 / self.fx))
 
     # -- geometry ------------------------------------------------------------------------------
@@ -529,12 +533,13 @@ class PinholeCamera:
         c = self.center_m
         with np.errstate(divide="ignore", invalid="ignore"):
             s = -c[2] / d[..., 2]
-        xy = c[:2] + s[..., None] * d[..., :2]
-        xy[~(d[..., 2] < 0)] = np.nan  # the centre is above the floor: the ray must go down
+            xy = c[:2] + s[..., None] * d[..., :2]
+        # the centre is above the floor: the ray must go down (by more than rounding noise)
+        xy[~(d[..., 2] < -_HORIZON_EPS * np.abs(d).sum(axis=-1))] = np.nan
         return xy
 
     def floor_to_image(self, xy_m: ArrayLike) -> np.ndarray:
-        """Floor points (N, 2) in metres -> pixels (N, 2), with distortion; NaN behind the camera."""
+        """Floor points (N, 2) in metres -> pixels (N, 2) with distortion; NaN behind the camera."""
         xy = _points(xy_m, 2, "xy_m")
         return self.project(np.concatenate([xy, np.zeros_like(xy[..., :1])], axis=-1))
 

@@ -72,7 +72,7 @@ def _check_pairs(pts_px: ArrayLike, xy_m: ArrayLike) -> tuple[np.ndarray, np.nda
             f"fit_homography: NaN or infinite coordinates in point pairs at rows "
             f"{np.flatnonzero(bad).tolist()}"
         )
-    for name, arr, unit in (("pts_px", uv, "px"), ("xy_m", xy, "m")):
+    for name, arr, unit in (("xy_m", xy, "m"), ("pts_px", uv, "px")):
         sv = np.linalg.svd(arr - arr.mean(axis=0), compute_uv=False)
         if not sv[1] > _COLLINEAR_RATIO * sv[0]:
             raise ValueError(
@@ -80,6 +80,27 @@ def _check_pairs(pts_px: ArrayLike, xy_m: ArrayLike) -> tuple[np.ndarray, np.nda
                 f"along a line, {sv[1]:.3g} across it); pick points that span an area, not a line"
             )
     return uv, xy
+
+
+def _check_horizon(H_img_to_floor: np.ndarray, uv: np.ndarray, image_size_wh: tuple) -> None:
+    """The clicked pixels are on the floor, so they tell which side of the horizon line
+    (homogeneous w = 0) is the floor; the bottom image edge must be on that side too."""
+    w_pts = uv @ H_img_to_floor[2, :2] + H_img_to_floor[2, 2]
+    side = np.sign(np.median(w_pts))
+    if not (side * w_pts > 0).all():
+        raise ValueError(
+            "fit_homography: the homography puts the horizon between the clicked points "
+            f"(rows {np.flatnonzero(side * w_pts <= 0).tolist()} of the inliers are beyond it); "
+            "check for pixels paired with the wrong floor points"
+        )
+    w, h = image_size_wh
+    w_bottom = side * (np.array([[0.0, h], [w, h]]) @ H_img_to_floor[2, :2] + H_img_to_floor[2, 2])
+    if not (w_bottom > 1e-9 * np.abs(w_pts).max()).all():
+        raise ValueError(
+            f"fit_homography: the homography maps the bottom image edge to infinity: the edge "
+            f"(v = {h}) lies on or beyond the horizon line seen from the clicked floor points; "
+            "check the image size and the point pairs"
+        )
 
 
 def reprojection_errors(
@@ -143,7 +164,12 @@ def fit_homography(
             f"{ransac_px} px; check the pairs or raise ransac_px"
         )
     try:
-        camera = HomographyCamera(np.linalg.inv(H_floor_to_img), tuple(image_size_wh), camera_id)
+        H_img_to_floor = np.linalg.inv(H_floor_to_img)
+    except np.linalg.LinAlgError:
+        raise ValueError("fit_homography: the fitted homography is singular") from None
+    _check_horizon(H_img_to_floor, uv[inliers], tuple(image_size_wh))
+    try:
+        camera = HomographyCamera(H_img_to_floor, tuple(image_size_wh), camera_id)
     except (ValueError, np.linalg.LinAlgError) as exc:
         raise ValueError(f"fit_homography: {exc}") from None
     err_px, err_m = reprojection_errors(camera, uv[inliers], xy[inliers])
