@@ -117,8 +117,9 @@ class DetectorConfig:
             ``yolo`` (ultralytics, any .pt/.onnx/.engine weights), ``hog`` (OpenCV's people detector, no
             weights) or ``file`` (precomputed MOTChallenge boxes per camera).
         weights: weights file for ``yolo``.
-        file_pattern: for ``file``: path of each camera's MOTChallenge file, ``{camera}`` replaced
-            by the camera id, relative to the YAML file.
+        file_pattern: for ``file``: path of each camera's MOTChallenge file (or CVML ``.xml``),
+            ``{camera}`` replaced by the camera id (required with several cameras), relative to
+            the YAML file.
         confidence_min: detections below this score are dropped. Lower it to find more people at
             the cost of more false positives.
         image_size_px: inference size (longest side) for ``yolo``. Larger finds smaller people but
@@ -136,9 +137,9 @@ class DetectorConfig:
     def __post_init__(self) -> None:
         if self.backend == "yolo" and self.weights is None:
             raise FieldError("weights", "backend 'yolo' needs a weights file (.pt, .onnx or .engine)")
-        if self.backend == "file" and (not self.file_pattern or "{camera}" not in self.file_pattern):
+        if self.backend == "file" and not self.file_pattern:
             raise FieldError(
-                "file_pattern", "backend 'file' needs a pattern containing {camera}, e.g. gt/{camera}.txt"
+                "file_pattern", "backend 'file' needs a file per camera, e.g. gt/{camera}.txt"
             )
         if not 0.0 <= self.confidence_min <= 1.0:
             raise FieldError("confidence_min", f"must be within [0, 1], got {self.confidence_min}")
@@ -270,15 +271,12 @@ class EvalConfig:
 
     Attributes:
         world: ``frame,id,x_m,y_m[,heading_rad]`` floor positions (1-based frames).
-        mot: per-camera MOTChallenge ground truth, ``{camera}`` replaced by the camera id.
+        mot: per-camera MOTChallenge ground truth (or CVML ``.xml``), ``{camera}`` replaced by
+            the camera id (required with several cameras).
     """
 
     world: Path | None = None
     mot: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.mot is not None and "{camera}" not in self.mot:
-            raise FieldError("mot", "must contain {camera}, e.g. gt/{camera}.txt")
 
 
 @dataclass(frozen=True)
@@ -302,6 +300,13 @@ class CamsConfig:
             if cam.id in seen:
                 raise FieldError(f"cameras[{i}].id", f"camera id {cam.id!r} is used twice")
             seen.add(cam.id)
+        if len(self.cameras) > 1:
+            for key, pattern in (("detector.file_pattern", self.detector.file_pattern),
+                                 ("eval.mot", self.eval.mot if self.eval else None)):
+                if pattern is not None and "{camera}" not in pattern:
+                    raise FieldError(
+                        key, "with several cameras the pattern must contain {camera}, e.g. gt/{camera}.txt"
+                    )
         if not self.name or "/" in self.name:
             raise FieldError("name", f"must be a non-empty name without '/', got {self.name!r}")
 

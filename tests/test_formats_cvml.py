@@ -51,3 +51,12 @@ def test_pets_s2l1_counts() -> None:
     assert len(full) == 4650 and len(cropped) == 3955  # boxes, as counted in the XML files
     assert full.frame.min() == 1 and full.frame.max() == 795
     assert len(np.unique(full.track_id)) == 19
+
+
+def test_read_boxes_dispatches_on_suffix(tmp_path: Path) -> None:
+    from mtmc.formats.boxes import read_boxes
+
+    (tmp_path / "gt.xml").write_text(SMALL)
+    write_mot(tmp_path / "gt.txt", read_cvml(tmp_path / "gt.xml"), kind="gt")
+    a, b = read_boxes(tmp_path / "gt.xml"), read_boxes(tmp_path / "gt.txt")
+    assert np.array_equal(a.frame, b.frame) and np.allclose(a.tlwh, b.tlwh)

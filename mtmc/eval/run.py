@@ -26,6 +26,7 @@ from typing import Any, Literal
 from mtmc.eval.io import RtlsLog, read_rtls, read_world_gt
 from mtmc.eval.metrics import HEADLINE_KEYS, evaluate_floor, evaluate_image
 from mtmc.eval.sequence import FLOOR_ZERO_AT_M
+from mtmc.formats.boxes import read_boxes
 from mtmc.formats.mot import MotTable, read_mot
 
 __all__ = ["CAMERA_FIELD", "evaluate_run", "format_table"]
@@ -125,8 +126,6 @@ def format_table(metrics: dict[str, Any]) -> str:
 def _load_mot(
     run_dir: Path, pattern: str, cameras: list[str] | None
 ) -> tuple[dict[str, MotTable], dict[str, MotTable]]:
-    if CAMERA_FIELD not in pattern:
-        raise ValueError(f"ground-truth MOT pattern {pattern!r} has no {CAMERA_FIELD} placeholder")
     mot_dir = run_dir / "mot"
     if cameras is None:
         cameras = sorted(p.stem for p in mot_dir.glob("*.txt"))
@@ -134,6 +133,11 @@ def _load_mot(
             raise ValueError(f"{mot_dir}: no <camera>.txt result files; is this a run folder?")
     gts: dict[str, MotTable] = {}
     preds: dict[str, MotTable] = {}
+    if CAMERA_FIELD not in pattern and len(cameras) > 1:
+        raise ValueError(
+            f"ground-truth pattern {pattern!r} has no {CAMERA_FIELD} placeholder but the run has "
+            f"{len(cameras)} cameras"
+        )
     for cam in cameras:
         gt_path = Path(pattern.replace(CAMERA_FIELD, cam))
         if not gt_path.is_file():
@@ -141,6 +145,6 @@ def _load_mot(
         pred_path = mot_dir / f"{cam}.txt"
         if not pred_path.is_file():
             raise ValueError(f"{pred_path}: results for camera {cam!r} not found in the run")
-        gts[cam] = read_mot(gt_path)
+        gts[cam] = read_boxes(gt_path)  # MOTChallenge text or CVML XML
         preds[cam] = read_mot(pred_path)
     return gts, preds
