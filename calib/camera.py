@@ -43,6 +43,7 @@ _UNDISTORT_TOL = 1e-14  # stop when every point moved less than this (normalised
 _RESIDUAL_TOL = 1e-9  # an inverse whose re-distortion misses by more than this is reported as NaN
 _FOV_BORDER_SAMPLES = 64  # samples per image edge when tracing a distorted border for fov_polygon
 _HORIZON_EPS = 1e-12  # relative size of a homogeneous w / ray slope treated as 0 (the horizon)
+_FOLD_MARGIN = 0.99  # fov_polygon keeps the image inside this fraction of the lens fold radius
 _DISK_QUAD_SEGS = 64  # segments per quarter circle of the range disk (relative area error ~1e-4)
 
 
@@ -112,39 +113,73 @@ def _distort_opencv(xy_u: np.ndarray, dist: np.ndarray) -> np.ndarray:
     """OpenCV's radial (k1 k2 k3, rational k4 k5 k6) and tangential (p1 p2) model."""
     k = np.zeros(8)
     k[: len(dist)] = dist
-    k1, k2, p1, p2, k3, k4, k5, k6 = k
+    p1, p2 = k[2], k[3]
     x, y = xy_u[..., 0], xy_u[..., 1]
     r2 = x * x + y * y
-    radial = (1 + r2 * (k1 + r2 * (k2 + r2 * k3))) / (1 + r2 * (k4 + r2 * (k5 + r2 * k6)))
+    radial = _opencv_radial(r2, k)
     xd = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
     yd = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
     return np.stack([xd, yd], axis=-1)
 
 
-def _undistort_opencv(xy_d: np.ndarray, dist: np.ndarray) -> np.ndarray:
-    """Invert :func:`_distort_opencv` by fixed-point iteration (as cv2.undistortPoints does, but
-    run to convergence); points where it does not converge are NaN."""
+def _opencv_radial_fold(dist: np.ndarray) -> tuple[float, float]:
+    """(undistorted, distorted) radius where OpenCV's radial model stops increasing; (inf, inf)
+    if it keeps increasing up to 89 degrees off axis. Beyond the fold, points far outside the
+    field of view would fold back into the image, so they are reported as NaN instead."""
     k = np.zeros(8)
     k[: len(dist)] = dist
-    k1, k2, p1, p2, k3, k4, k5, k6 = k
-    xd, yd = xy_d[..., 0], xy_d[..., 1]
-    x, y = xd.copy(), yd.copy()
+    r = np.tan(np.linspace(0.0, math.radians(89.0), 20_001))  # steps of 1.6e-4 at r = 1
+    r_d = r * _opencv_radial(r * r, k)
+    falling = np.flatnonzero(~(np.diff(r_d) > 0))
+    if not len(falling):
+        return math.inf, math.inf
+    return float(r[falling[0]]), float(r_d[falling[0]])
+
+
+def _opencv_radial(r2: np.ndarray, k: np.ndarray) -> np.ndarray:
+    k1, k2, _, _, k3, k4, k5, k6 = k
+    return (1 + r2 * (k1 + r2 * (k2 + r2 * k3))) / (1 + r2 * (k4 + r2 * (k5 + r2 * k6)))
+
+
+def _undistort_opencv(xy_d: np.ndarray, dist: np.ndarray, r_fold: float) -> np.ndarray:
+    """Invert :func:`_distort_opencv`; NaN where there is no inverse below the fold radius.
+
+    1. the radial part alone is monotonic on [0, r_fold]: bisect for the undistorted radius
+       (robust where cv2.undistortPoints' fixed-point iteration diverges, as for wide lenses
+       with strong barrel distortion); 2. Newton's method on the full model (tangential terms)
+       from there, with a finite-difference Jacobian; 3. check the residual.
+    """
+    k = np.zeros(8)
+    k[: len(dist)] = dist
+    r_d = np.hypot(xy_d[..., 0], xy_d[..., 1])
     with np.errstate(all="ignore"):
+        # 1.
+        lo = np.zeros_like(r_d)
+        hi = np.full_like(r_d, min(r_fold, math.tan(math.radians(89.0))))
+        for _ in range(64):
+            mid = (lo + hi) / 2
+            below = mid * _opencv_radial(mid * mid, k) < r_d
+            lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+        scale = np.where(r_d > 0, (lo + hi) / 2 / r_d, 1.0)
+        xy = xy_d * scale[..., None]
+        # 2.
+        eps = 1e-7
         for _ in range(_UNDISTORT_ITERS):
-            r2 = x * x + y * y
-            icdist = (1 + r2 * (k4 + r2 * (k5 + r2 * k6))) / (1 + r2 * (k1 + r2 * (k2 + r2 * k3)))
-            dx = 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
-            dy = p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
-            x_new, y_new = (xd - dx) * icdist, (yd - dy) * icdist
-            step = np.nanmax(np.abs(np.concatenate([(x_new - x).ravel(), (y_new - y).ravel()])),
-                             initial=0.0)
-            x, y = x_new, y_new
-            if step < _UNDISTORT_TOL:
+            f = _distort_opencv(xy, dist) - xy_d
+            jx = (_distort_opencv(xy + [eps, 0.0], dist) - xy_d - f) / eps  # d f / d x
+            jy = (_distort_opencv(xy + [0.0, eps], dist) - xy_d - f) / eps  # d f / d y
+            det = jx[..., 0] * jy[..., 1] - jy[..., 0] * jx[..., 1]
+            step_x = (jy[..., 1] * f[..., 0] - jy[..., 0] * f[..., 1]) / det
+            step_y = (jx[..., 0] * f[..., 1] - jx[..., 1] * f[..., 0]) / det
+            xy = xy - np.stack([step_x, step_y], axis=-1)
+            if not (np.nanmax(np.abs(np.concatenate([step_x.ravel(), step_y.ravel()])),
+                              initial=0.0) >= _UNDISTORT_TOL):
                 break
-        xy_u = np.stack([x, y], axis=-1)
-        miss = np.abs(_distort_opencv(xy_u, dist) - xy_d).max(axis=-1)
-    xy_u[~(miss < _RESIDUAL_TOL)] = np.nan
-    return xy_u
+        # 3.
+        miss = np.abs(_distort_opencv(xy, dist) - xy_d).max(axis=-1)
+        bad = ~(miss < _RESIDUAL_TOL) | ~(np.hypot(xy[..., 0], xy[..., 1]) < r_fold)
+    xy[bad] = np.nan
+    return xy
 
 
 def _distort_tsai(xy_u: np.ndarray, k: float) -> np.ndarray:
@@ -211,10 +246,13 @@ def _fov_polygon(
         # the same everywhere, so nothing to clip.
         clipped = border if a[2] > 0 else Polygon()
     else:
-        lo, hi = border_q.min(axis=0), border_q.max(axis=0)
-        big = 4.0 * float(np.hypot(*(hi - lo))) + float(np.abs(border_q).max()) + 1.0
+        # half-plane normal . q >= offset, as a polygon reaching past the border's bounding box
         normal = a[:2] / a_norm
-        p0 = normal * (1.0 / depth_max - a[2]) / a_norm  # half-plane: normal . q >= normal . p0
+        offset = (1.0 / depth_max - a[2]) / a_norm
+        lo, hi = border_q.min(axis=0), border_q.max(axis=0)
+        centre = (lo + hi) / 2
+        p0 = centre - (normal @ centre - offset) * normal  # the line's point nearest the centre
+        big = 2.0 * (float(np.hypot(*(hi - lo))) + abs(float(normal @ centre - offset))) + 1.0
         along = np.array([-normal[1], normal[0]])
         half_plane = Polygon(
             [p0 - big * along, p0 + big * along, p0 + big * along + big * normal,
@@ -450,6 +488,31 @@ class PinholeCamera:
         """(3, 3) pixels (u, v, 1) -> floor, the inverse of ``H_floor_to_img`` (no distortion)."""
         return _readonly(np.linalg.inv(self.H_floor_to_img))
 
+    @cached_property
+    def _radial_fold(self) -> tuple[float, float]:
+        """(undistorted, distorted) normalised radius where the lens model folds back; points
+        beyond it are NaN. (inf, inf) when it does not fold."""
+        if self._no_distortion:
+            return math.inf, math.inf
+        if self.distortion_model == "tsai":
+            k = float(self.dist[0])
+            if k >= 0:
+                return math.inf, math.inf
+            r_d = 1 / math.sqrt(-3 * k)  # d r_u / d r_d = 1 + 3 k r_d^2 = 0
+            return r_d * (1 + k * r_d * r_d), r_d
+        return _opencv_radial_fold(self.dist)
+
+    @cached_property
+    def _valid_radius_d(self) -> float:
+        """Distorted normalised radius inside which every point has an inverse comfortably
+        short of the fold (tangential terms make the fold curve a little off-circular)."""
+        r_fold = self._radial_fold[0]
+        if not math.isfinite(r_fold):
+            return math.inf
+        theta = np.linspace(0.0, 2 * math.pi, 360, endpoint=False)
+        ring = _FOLD_MARGIN * r_fold * np.column_stack([np.cos(theta), np.sin(theta)])
+        return float(np.nanmin(np.hypot(*self.distort(ring).T), initial=math.inf))
+
     @property
     def fx(self) -> float:
         return float(self.K[0, 0])
@@ -484,7 +547,9 @@ class PinholeCamera:
             return xy.copy()
         if self.distortion_model == "tsai":
             return _distort_tsai(xy, float(self.dist[0]))
-        return _distort_opencv(xy, self.dist)
+        out = _distort_opencv(xy, self.dist)
+        out[~(np.hypot(xy[..., 0], xy[..., 1]) < self._radial_fold[0])] = np.nan
+        return out
 
     def undistort(self, xy_norm: ArrayLike) -> np.ndarray:
         """Distorted -> undistorted normalised coordinates (..., 2); NaN where undefined."""
@@ -493,7 +558,7 @@ class PinholeCamera:
             return xy.copy()
         if self.distortion_model == "tsai":
             return _undistort_tsai(xy, float(self.dist[0]))
-        return _undistort_opencv(xy, self.dist)
+        return _undistort_opencv(xy, self.dist, self._radial_fold[0])
 
     def project(self, xyz_m: ArrayLike) -> np.ndarray:
         """World points (N, 3) in metres -> pixels (N, 2) float64, with distortion.
@@ -548,7 +613,8 @@ class PinholeCamera:
         camera centre, as a shapely Polygon in metres (empty if none).
 
         Computed exactly for the undistorted model: the image border (traced at 64 points per
-        edge through the lens model when there is distortion) is clipped below the horizon,
+        edge through the lens model when there is distortion, and cut to the radius where the
+        lens model folds back if the image reaches past it) is clipped below the horizon,
         mapped to the floor by the inverse of ``[r1 r2 t]`` and intersected with the range disk
         (a 256-gon). A result split in pieces by strong distortion keeps the largest piece.
 
@@ -559,8 +625,17 @@ class PinholeCamera:
         R, t = self.R_world_to_cam, self.t_world_to_cam_m
         G = np.column_stack([R[:, 0], R[:, 1], t])  # floor -> normalised, w = depth
         samples = 1 if self._no_distortion else _FOV_BORDER_SAMPLES
-        border = self.undistort(self._px_to_normalised(_image_border_px(self.image_size_wh,
-                                                                         samples)))
+        border_d = self._px_to_normalised(_image_border_px(self.image_size_wh, samples))
+        r_valid = self._valid_radius_d
+        if (np.hypot(border_d[:, 0], border_d[:, 1]) >= r_valid).any():
+            # the image reaches past the lens model's fold: keep the part inside it
+            inside = Polygon(border_d).intersection(
+                Point(0.0, 0.0).buffer(r_valid, quad_segs=_DISK_QUAD_SEGS))
+            parts = [g for g in getattr(inside, "geoms", [inside]) if isinstance(g, Polygon)]
+            if not parts:
+                return Polygon()
+            border_d = np.asarray(max(parts, key=lambda g: g.area).exterior.coords)[:-1]
+        border = self.undistort(border_d)
         border = border[np.isfinite(border).all(axis=1)]
         if len(border) < 3:
             return Polygon()

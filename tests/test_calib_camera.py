@@ -33,6 +33,11 @@ def _cameras() -> dict[str, PinholeCamera]:
         "no distortion": TILTED,
         "opencv k1 k2 p1 p2 k3": tilted(dist=[-0.25, 0.08, 0.001, -0.0015, -0.01]),
         "opencv rational": tilted(dist=[0.1, -0.02, 0.0005, 0.0002, 0.001, 0.05, -0.01, 0.002]),
+        # 110 deg wide with strong barrel distortion: cv2.undistortPoints-style fixed-point
+        # iteration diverges at the image corners here
+        "opencv wide barrel": PinholeCamera.look_at(
+            (1.0, -6.0, 3.5), (2.0, 4.0, 0.0), (960, 540), 110.0,
+            dist=[-0.2, 0.02, 0.001, -0.001, 0.0]),
         "tsai barrel": tilted(dist=[0.15], distortion_model="tsai"),
         "tsai pincushion": tilted(dist=[-0.05], distortion_model="tsai"),
     }
@@ -136,6 +141,9 @@ def test_fov_of_camera_looking_straight_down_is_a_rectangle():
     assert cam.floor_to_image([[1.0, 4.0]])[0, 1] < 300
     # a 2 m range fits inside the rectangle: the disk (a 256-gon) is all that is left
     assert cam.fov_polygon(max_range_m=2.0).area == pytest.approx(math.pi * 2.0**2, rel=2e-4)
+    # tilted by 0.014 deg the horizon is ~4000 normalised units away from the image: the same
+    nearly = PinholeCamera.look_at((1.0, 2.0, 4.0), (1.0, 2.0 + 1e-3, 0.0), (800, 600), 90.0)
+    assert nearly.fov_polygon(max_range_m=100.0).area == pytest.approx(8.0 * 6.0, rel=1e-5)
 
 
 def test_fov_of_level_camera_is_a_clipped_wedge():
@@ -153,6 +161,8 @@ def test_fov_of_level_camera_is_a_clipped_wedge():
     hcam = HomographyCamera(cam.H_img_to_floor, cam.image_size_wh)
     np.testing.assert_allclose(hcam.range_origin_m, [0.0, 2.0], atol=1e-12)
     assert hcam.fov_polygon(8.0).bounds[3] == pytest.approx(2.0 + 8.0, abs=1e-3)
+    # the nearest floor it sees is 2 m away: nothing within 1.5 m
+    assert cam.fov_polygon(max_range_m=1.5).is_empty
 
 
 @pytest.mark.parametrize("name", sorted(CAMERAS))
@@ -268,3 +278,33 @@ def test_input_shapes_are_checked():
         DOWN.to_floor([[1.0, 2.0, 3.0]])
     assert DOWN.to_floor(np.zeros((0, 2))).shape == (0, 2)
     assert np.isnan(DOWN.to_floor([[np.nan, 3.0]])).all()
+
+
+def test_strong_barrel_distortion_does_not_fold_far_points_into_the_image():
+    # x_d = x (1 - 0.3 r^2) rises until 1 - 0.9 r^2 = 0, r = 1 / sqrt(0.9) = 1.054, then falls:
+    # a point at x = 1.5 (56 deg off axis) would land at 1.5 * (1 - 0.3 * 2.25) = 0.49, inside
+    # the image; it is reported as NaN instead.
+    cam = PinholeCamera(K=DOWN.K, R_world_to_cam=DOWN.R_world_to_cam,
+                        t_world_to_cam_m=DOWN.t_world_to_cam_m, image_size_wh=(1920, 1080),
+                        dist=[-0.3, 0.0, 0.0, 0.0, 0.0])
+    # 10 m below the camera: x = 1.5 is 15 m off axis, x = 0.5 is 5 m
+    px = cam.project([[2.0 + 15.0, 3.0, 0.0], [2.0 + 5.0, 3.0, 0.0]])
+    assert np.isnan(px[0]).all()
+    # the fold at 1.054 (to the model's 1.6e-4 scan step): 10.50 m off axis maps, 10.56 does not
+    near, past = cam.project([[2.0 + 10.50, 3.0, 0.0], [2.0 + 10.56, 3.0, 0.0]])
+    assert np.isfinite(near).all() and np.isnan(past).all()
+    np.testing.assert_allclose(px[1], [960 + 1000 * 0.5 * (1 - 0.3 * 0.25), 540.0])
+    np.testing.assert_allclose(cam.to_floor(px[1:]), [[7.0, 3.0]], atol=1e-9)
+
+
+def test_fov_when_the_image_reaches_past_the_lens_fold():
+    # 100 deg wide with k1 = -0.3: the image corners (x = tan(50 deg) = 1.19 and more) lie past
+    # the fold at r = 1.054, where the model has no inverse. The polygon keeps the part of the
+    # image inside the fold (99 % of its radius) and claims nothing the camera cannot see.
+    cam = PinholeCamera.look_at((0.0, 0.0, 4.0), (0.0, 6.0, 0.0), (800, 600), 100.0,
+                                dist=[-0.3, 0.0, 0.0, 0.0, 0.0])
+    fov = cam.fov_polygon(20.0)
+    assert fov.area > 20.0
+    px = cam.floor_to_image(np.asarray(fov.exterior.coords))
+    assert np.isfinite(px).all()
+    assert (px > -1e-6).all() and (px[:, 0] < 800 + 1e-6).all() and (px[:, 1] < 600 + 1e-6).all()
