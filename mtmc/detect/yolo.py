@@ -1,0 +1,112 @@
+"""``yolo``: an ultralytics YOLO model (``.pt``, ``.onnx`` or ``.engine`` weights), people only.
+
+All frames of one clock tick go through the network in one batched ``predict`` call. Only class 0
+is kept (``person`` in COCO-trained weights; a single-class person model also has it at 0).
+Ultralytics is imported strictly offline (:mod:`mtmc.detect._ultralytics`): it never downloads
+weights, fonts or assets, never pip-installs anything and sends no events; a missing weights file
+is an error here instead of a download attempt.
+
+Example::
+
+    det = YoloDetector(DetectorConfig(backend="yolo", weights=Path("models/person.pt")))
+    dets_cam1, dets_cam2 = det.detect([img1, img2], [meta1, meta2])
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mtmc.config import CameraConfig, DetectorConfig
+from mtmc.detect._ultralytics import import_ultralytics, resolve_torch_device
+from mtmc.detect.base import PERSON_CLASS_ID, check_batch, detections_from_arrays
+from mtmc.types import Detections
+
+__all__ = ["YoloDetector"]
+
+log = logging.getLogger("mtmc.detect")
+
+WEIGHT_SUFFIXES = (".pt", ".onnx", ".engine")
+
+
+class YoloDetector:
+    """Ultralytics YOLO person detector.
+
+    Args:
+        cfg: detector config: ``weights``, ``confidence_min``, ``image_size_px`` (inference size,
+            longest side) and ``device`` (``auto`` = ``cuda`` when torch sees a GPU, else ``cpu``).
+        cameras, calibrations: unused (accepted for the common constructor signature).
+
+    Raises:
+        ValueError: no weights, a missing weights file, an unsupported suffix, or a CUDA device
+            asked for on a machine without one.
+    """
+
+    def __init__(
+        self,
+        cfg: DetectorConfig,
+        cameras: Sequence[CameraConfig] = (),
+        calibrations: Mapping[str, Any] | None = None,
+    ) -> None:
+        if cfg.weights is None:
+            raise ValueError("detector.weights: backend 'yolo' needs a weights file (.pt, .onnx or .engine)")
+        weights = Path(cfg.weights)
+        if not weights.is_file():
+            raise ValueError(f"detector.weights: file not found: {weights}")
+        if weights.suffix.lower() not in WEIGHT_SUFFIXES:
+            raise ValueError(
+                f"detector.weights: {weights}: unsupported format {weights.suffix!r}; "
+                f"use one of {', '.join(WEIGHT_SUFFIXES)}"
+            )
+        self.cfg = cfg
+        self.device = resolve_torch_device(cfg.device)
+        ultralytics = import_ultralytics()
+        self.model = ultralytics.YOLO(str(weights), task="detect")
+        # FP16 halves the cost on GPUs; exported models carry their own precision.
+        self.half = self.device.startswith("cuda") and weights.suffix.lower() == ".pt"
+        names = getattr(self.model, "names", None) or {}
+        person = str(names.get(PERSON_CLASS_ID, "person")).lower()
+        if "person" not in person and "pedestrian" not in person:
+            log.warning(
+                "detector.weights: %s: class 0 is %r, not a person; only class 0 is kept",
+                weights,
+                names.get(PERSON_CLASS_ID),
+            )
+        log.info("yolo detector %s on %s (imgsz %d)", weights.name, self.device, cfg.image_size_px)
+
+    def reset(self) -> None:
+        """Nothing to forget: the detector has no state between frames."""
+
+    def detect(self, frames_bgr: Sequence[np.ndarray], metas: Sequence[dict]) -> list[Detections]:
+        """One Detections per frame, from one batched forward pass (see
+        :class:`~mtmc.detect.base.Detector`)."""
+        check_batch(frames_bgr, metas)
+        if len(frames_bgr) == 0:
+            return []
+        results = self.model.predict(
+            list(frames_bgr),
+            imgsz=self.cfg.image_size_px,
+            conf=self.cfg.confidence_min,
+            classes=[PERSON_CLASS_ID],
+            device=self.device,
+            half=self.half,
+            verbose=False,
+            save=False,
+            stream=False,
+        )
+        out = []
+        for result, meta in zip(results, metas, strict=True):
+            boxes = result.boxes
+            xyxy = boxes.xyxy.cpu().numpy()
+            conf = boxes.conf.cpu().numpy()
+            is_person = boxes.cls.cpu().numpy().astype(np.int64) == PERSON_CLASS_ID
+            out.append(
+                detections_from_arrays(
+                    xyxy[is_person], conf[is_person], meta, confidence_min=self.cfg.confidence_min
+                )
+            )
+        return out
