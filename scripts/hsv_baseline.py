@@ -28,14 +28,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"hsv_baseline: error: {exc}", file=sys.stderr)
         return 2
-    print(f"{'bins':>8} {'distance':>14} {'rank-1':>7} {'mAP':>6}   (test; selection: "
-          f"{result['selected_on']} split)")
+    on = result["selected_on"]
+    print(f"{'region':>7} {'bins':>7} {'distance':>14} {'rank-1':>7} {'mAP':>6}"
+          f"   (test split; {on} split for selection: rank-1, mAP)")
     for v in result["variants"]:
         bins = "x".join(str(b) for b in v["bins"])
-        t = v["test"]
-        print(f"{bins:>8} {v['distance']:>14} {t['rank1_pct']:7.1f} {t['mAP_pct']:6.1f}")
+        t, s = v["test"], v["selection"]
+        print(f"{v['region']:>7} {bins:>7} {v['distance']:>14} {t['rank1_pct']:7.1f} "
+              f"{t['mAP_pct']:6.1f}   ({s['rank1_pct']:.1f}, {s['mAP_pct']:.1f})")
     sel = result["selected"]
-    print(f"HSV {'x'.join(map(str, sel['bins']))} {sel['distance']} (chosen on the "
+    print(f"HSV {sel['region']} {'x'.join(map(str, sel['bins']))} {sel['distance']} (chosen on the "
           f"{result['selected_on']} split): rank-1 {result['rank1_pct']:.1f} %, "
           f"mAP {result['mAP_pct']:.1f} % on {result['num_query']} queries / "
           f"{result['num_gallery']} gallery crops")

@@ -34,6 +34,13 @@ def test_hsv_histogram_bins() -> None:
     hist = hsv_histogram(half, (16, 4, 4))
     assert hist[0] == approx(1 / 2) and hist[(0 * 4 + 3) * 4 + 3] == approx(1 / 2)
     assert hist.sum() == approx(1.0)
+    # the centre region skips a black border
+    framed = np.zeros((20, 8, 3), np.uint8)
+    framed[2:18, 2:6] = (0, 0, 255)
+    assert hsv_histogram(framed, (8, 4, 4), "center")[(0 * 4 + 3) * 4 + 3] == 1.0
+    assert hsv_histogram(framed, (8, 4, 4), "full")[0] == approx(1 - 16 * 4 / (20 * 8))
+    with pytest.raises(KeyError, match="unknown histogram region 'middle'"):
+        hsv_histogram(framed, (8, 4, 4), "middle")
     with pytest.raises(ValueError, match="uint8 BGR"):
         hsv_histogram(np.zeros((4, 4)), (8, 4, 4))
     with pytest.raises(ValueError, match="bins must be 3 counts"):
@@ -92,7 +99,7 @@ def test_evaluate_distinct_colours(tmp_path: Path) -> None:
     assert r["rank1_pct"] == 100.0 and r["mAP_pct"] == 100.0
     assert r["num_query"] == 4 * 2 and r["num_gallery"] == 4 * 2 * 2
     assert r["selected_on"] == "train"
-    assert len(r["variants"]) == 2 * 3
+    assert len(r["variants"]) == 2 * 2 * 3
     assert r["selected"]["distance"] in {"bhattacharyya", "chi2", "cosine"}
 
 
@@ -111,9 +118,10 @@ def test_evaluate_same_colours_ties(tmp_path: Path) -> None:
 
 def test_selection_falls_back_to_test_without_train(tmp_path: Path) -> None:
     root = make_market(tmp_path, {k: v for k, v in COLOURS.items() if k > 2})
-    r = evaluate_hsv_baseline(root, bins_choices=((8, 4, 4),), distances=("cosine",))
+    r = evaluate_hsv_baseline(root, bins_choices=((8, 4, 4),), distances=("cosine",),
+                              regions=("center",))
     assert r["selected_on"] == "test" and r["num_train"] == 0
-    assert r["selected"] == {"bins": [8, 4, 4], "distance": "cosine"}
+    assert r["selected"] == {"region": "center", "bins": [8, 4, 4], "distance": "cosine"}
 
 
 def test_hsv_histograms_unreadable(tmp_path: Path) -> None:
