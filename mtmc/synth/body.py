@@ -73,6 +73,12 @@ class Body:
         active: (F,) bool, frames where optional parts (the carried box) are shown.
         height_m: body height (for lighting by height).
         person_id: global id.
+
+    Derived tables (filled in ``__post_init__``, for fast rendering):
+        part_start, part_count: (P,) int64 slices of the points of each part.
+        part_root, part_level: (P,) int64 the top ancestor of each part and its depth below it.
+        part_color: (P, 3) float64 base colours; point_radius_m: (M,) capsule radius of each
+        point (0 for hull points); point_optional: (M,) bool, the point belongs to an optional part.
     """
 
     points_m: np.ndarray
@@ -81,6 +87,29 @@ class Body:
     active: np.ndarray
     height_m: float
     person_id: int
+
+    def __post_init__(self) -> None:
+        parts = self.parts
+        self.part_start = np.array([p.start for p in parts], dtype=np.int64)
+        self.part_count = np.array([p.stop - p.start for p in parts], dtype=np.int64)
+        roots, levels = [], []
+        for i in range(len(parts)):
+            root, level = i, 0
+            while parts[root].parent >= 0:
+                root, level = parts[root].parent, level + 1
+            roots.append(root)
+            levels.append(level)
+        self.part_root = np.array(roots, dtype=np.int64)
+        self.part_level = np.array(levels, dtype=np.int64)
+        self.part_color = np.array([p.color_bgr for p in parts], dtype=np.float64)
+        m = self.points_m.shape[1]
+        self.point_radius_m = np.zeros(m)
+        self.point_optional = np.zeros(m, dtype=bool)
+        for part in parts:
+            if part.kind == CAPSULE:
+                self.point_radius_m[part.start : part.stop] = part.radii_m
+            if part.optional:
+                self.point_optional[part.start : part.stop] = True
 
 
 def _ring(n: int, half_a: float, half_b: float, phase: float = 0.0) -> np.ndarray:
@@ -173,8 +202,8 @@ def build_body(app: Appearance, tracks: Tracks, person_index: int) -> Body:
         shin_angle = thigh[s] - knee[s]
         ankle = knee_p + _sagittal(shin_angle, shank_len)
         lift = np.maximum(0.0, -shin_angle) * 0.8  # heel rises at toe-off
-        heel = ankle + np.stack([-0.022 * H * np.ones(F), np.zeros(F), -0.016 * H + 0.06 * H * np.sin(lift)], -1)
-        toe = ankle + np.stack([0.09 * H * np.cos(lift), np.zeros(F), -0.016 * H * np.ones(F)], -1)
+        heel = ankle + np.stack([-0.045 * H * np.ones(F), np.zeros(F), -0.016 * H + 0.06 * H * np.sin(lift)], -1)
+        toe = ankle + np.stack([0.07 * H * np.cos(lift), np.zeros(F), -0.016 * H * np.ones(F)], -1)
         legs[s] = (hip, knee_p, ankle, heel, toe)
         lowest = np.minimum(lowest, np.minimum(heel[:, 2], toe[:, 2]) - shoe_r)
     hip_z = -lowest  # (F,) height of the hip joints

@@ -2,8 +2,8 @@
 
 Placement is a greedy search over random wall and ceiling mounts drawn from the seed: each round
 adds the mount that adds the most coverage, where a floor point's first camera is worth 1, its
-second 0.8, its third 0.5 and its fourth 0.15 (so the rig spreads views until most points are
-seen by 2-4 cameras). A floor point counts as *seen* by a camera when a standing person there is
+second 0.7, its third 0.4 and its fourth 0.1 (so the rig spreads views until most points are
+seen by 2-4 cameras); swap passes then replace one camera at a time while the total improves. A floor point counts as *seen* by a camera when a standing person there is
 in the image from feet to head, within ``max_range_m``, and the line of sight to the chest is not
 blocked by a shelf.
 
@@ -27,7 +27,7 @@ from mtmc.synth.world import World
 
 __all__ = ["CameraSpec", "Imaging", "coverage_grid", "coverage_shares", "place_cameras", "seen_mask"]
 
-COVERAGE_GAINS = (1.0, 0.8, 0.5, 0.15)  # value of a point's 1st, 2nd, 3rd, 4th camera
+COVERAGE_GAINS = (1.0, 0.7, 0.4, 0.1)  # value of a point's 1st, 2nd, 3rd, 4th camera
 SEEN_HEAD_M = 1.75  # a standing person's head, for "in the image from feet to head"
 SEEN_CHEST_M = 1.2  # the line of sight to this height must be free of shelves
 IMAGE_MARGIN = 0.01  # share of the image size kept free at the borders
@@ -184,18 +184,7 @@ def place_cameras(
         cam = PinholeCamera.look_at(pos, target, image_size_wh, hfov, f"cand{k}")
         cands.append((pos, target, hfov, mount))
         seen[k] = seen_mask(world, cam, pts, rig.max_range_m)
-    gains = np.asarray(COVERAGE_GAINS + (0.0,))
-    counts = np.zeros(len(pts), dtype=np.int64)
-    chosen: list[int] = []
-    for _ in range(rig.count):
-        value = seen.astype(np.float64) @ gains[np.minimum(counts, len(gains) - 1)]
-        for j in chosen:  # keep cameras apart so their views differ
-            pj = np.asarray(cands[j][0][:2])
-            close = [np.hypot(*(np.asarray(c[0][:2]) - pj)) < MIN_CAMERA_SPACING_M for c in cands]
-            value[np.asarray(close)] = -1.0
-        best = int(np.argmax(value))
-        chosen.append(best)
-        counts += seen[best]
+    chosen = _choose(seen, cands, rig.count)
     specs = []
     for n, k in enumerate(chosen, start=1):
         pos, target, hfov, mount = cands[k]
@@ -203,6 +192,46 @@ def place_cameras(
             CameraSpec.make(f"cam{n}", pos, target, image_size_wh, round(hfov, 3), Imaging.sample(rig, rng), mount)
         )
     return specs
+
+
+def _spaced(cands: list, chosen: list[int], k: int) -> bool:
+    """True when candidate ``k`` hangs at least ``MIN_CAMERA_SPACING_M`` from the chosen ones."""
+    pk = np.asarray(cands[k][0][:2])
+    return all(np.hypot(*(np.asarray(cands[j][0][:2]) - pk)) >= MIN_CAMERA_SPACING_M for j in chosen)
+
+
+def _choose(seen: np.ndarray, cands: list, count: int) -> list[int]:
+    """Greedy selection, then swap passes: replace one camera at a time while coverage improves."""
+    value = np.concatenate([[0.0], np.cumsum(COVERAGE_GAINS)])  # worth of a point seen by k cameras
+
+    def score(idx: list[int]) -> float:
+        counts = seen[idx].sum(axis=0)
+        return float(value[np.minimum(counts, len(value) - 1)].sum())
+
+    chosen: list[int] = []
+    for _ in range(count):
+        counts = seen[chosen].sum(axis=0) if chosen else np.zeros(seen.shape[1], np.int64)
+        gain = value[np.minimum(counts + 1, len(value) - 1)] - value[np.minimum(counts, len(value) - 1)]
+        worth = seen.astype(np.float64) @ gain
+        for k in range(len(cands)):
+            if k in chosen or not _spaced(cands, chosen, k):
+                worth[k] = -1.0
+        chosen.append(int(np.argmax(worth)))
+    best = score(chosen)
+    for _ in range(3):
+        improved = False
+        for slot in range(count):
+            others = chosen[:slot] + chosen[slot + 1 :]
+            for k in range(len(cands)):
+                if k in chosen or not _spaced(cands, others, k):
+                    continue
+                trial = others[:slot] + [k] + others[slot:]
+                sc = score(trial)
+                if sc > best + 1e-9:
+                    best, chosen, improved = sc, trial, True
+        if not improved:
+            break
+    return chosen
 
 
 def coverage_grid(

@@ -71,7 +71,7 @@ class FloorConfig:
     style: Literal["warehouse", "retail"] = "warehouse"
     wall_height_m: float = 7.0
     wall_margin_m: float = 2.6
-    shelf_height_m: Range = (2.4, 3.4)
+    shelf_height_m: Range = (2.2, 3.0)
     shelf_depth_m: float = 1.0
     back_to_back: bool = True
     shelf_length_m: Range = (6.0, 10.0)
@@ -132,11 +132,11 @@ class CameraRigConfig:
     """
 
     count: int = 4
-    height_m: Range = (3.5, 6.0)
-    hfov_deg: Range = (70.0, 95.0)
+    height_m: Range = (4.5, 6.0)
+    hfov_deg: Range = (80.0, 105.0)
     pitch_deg: Range = (20.0, 55.0)
     max_range_m: float = 26.0
-    candidates: int = 240
+    candidates: int = 500
     white_balance: float = 0.14
     exposure: Range = (0.8, 1.2)
     gamma: Range = (0.85, 1.2)

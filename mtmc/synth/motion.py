@@ -116,7 +116,8 @@ class _Agent:
     state: str = "waiting"  # waiting | walk | stop | gone
     pos: np.ndarray = field(default_factory=lambda: np.zeros(2))
     heading: float = 0.0
-    speed: float = 0.0
+    speed: float = 0.0  # measured speed (m/s)
+    v_path: float = 0.0  # speed along the path (m/s), limited by acceleration
     speed_smooth: float = 0.0
     phase: float = 0.0
     path: np.ndarray | None = None
@@ -190,7 +191,9 @@ def simulate_motion(
     for i, app in enumerate(people):
         present = rng.random() < cfg.present_at_start_share
         enter_t = 0.0 if present else float(rng.uniform(0.0, 0.6 * duration))
-        leave_t = float(rng.uniform(max(enter_t + 15.0, 0.45 * duration), duration)) if rng.random() < cfg.leave_share else math.inf
+        leaves = rng.random() < cfg.leave_share
+        earliest = max(enter_t + min(15.0, 0.3 * duration), 0.45 * duration)
+        leave_t = float(rng.uniform(earliest, duration)) if leaves and earliest < duration else math.inf
         agents.append(
             _Agent(
                 index=i,
@@ -367,8 +370,9 @@ def _step_leader(a: _Agent, agents: list[_Agent], world: World, dt: float, t: fl
     # 2. slow down at the end of the walk
     v_target = min(v_target, max(0.25, 1.2 * (total - a.s)))
     a.offset += (offset_target - a.offset) * min(1.0, dt / 0.6)
-    dv = max(-ACCEL_MPS2 * dt, min(ACCEL_MPS2 * dt, v_target - a.speed))
-    advance = max(0.0, a.speed + dv) * dt
+    dv = max(-ACCEL_MPS2 * dt, min(ACCEL_MPS2 * dt, v_target - a.v_path))
+    a.v_path = max(0.0, a.v_path + dv)
+    advance = a.v_path * dt
     s_new = min(total, a.s + advance)
     p, tan_new = _at(a.path, a.cum, s_new)
     off = a.offset * max(0.0, min(1.0, (total - s_new) / 1.0))  # back on the path at the goal
@@ -387,7 +391,7 @@ def _step_leader(a: _Agent, agents: list[_Agent], world: World, dt: float, t: fl
                     f.state = "gone"
             return
         if a.stop_after > 0:
-            a.state, a.timer = "stop", a.stop_after
+            a.state, a.timer, a.v_path = "stop", a.stop_after, 0.0
             for f in agents:
                 if f.leader == a.index and f.state in ("walk", "stop"):
                     f.state = "stop"

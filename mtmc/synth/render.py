@@ -44,6 +44,7 @@ SHADE_DARK, SHADE_LIGHT = 0.8, 1.08  # rim and centre brightness of round parts
 SHADOW_STRENGTH = 0.4
 NEAR_PLANE_M = 0.1
 BLOCK = 16  # JPEG MCU size: processed rectangles are aligned to it
+_INNER_SCALE = np.array([0.5, 0.85])  # lighter centre of a shaded hull part, relative to its outline
 _UNIT_CIRCLE = np.stack(
     [np.cos(np.linspace(0, 2 * math.pi, CIRCLE_POINTS, endpoint=False)),
      np.sin(np.linspace(0, 2 * math.pi, CIRCLE_POINTS, endpoint=False))], axis=1
@@ -117,7 +118,7 @@ class _Imager:
         self.w, self.h = w, h
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         r2 = ((xx - w / 2) ** 2 + (yy - h / 2) ** 2) / ((w / 2) ** 2 + (h / 2) ** 2)
-        self.vignette = (1.0 - imaging.vignetting * r2).astype(np.float32)[..., None]
+        self.vignette = np.repeat((1.0 - imaging.vignetting * r2).astype(np.float32)[..., None], 3, axis=2)
         x = np.arange(256, dtype=np.float64) / 255.0
         lut = [255.0 * np.clip(imaging.exposure * g * x, 0, 1) ** (1.0 / imaging.gamma) for g in imaging.wb_gains_bgr]
         self.lut = np.clip(np.stack(lut, axis=-1) + 0.5, 0, 255).astype(np.uint8).reshape(1, 256, 3)
@@ -132,12 +133,11 @@ class _Imager:
     def process(self, raw: np.ndarray, y0: int, x0: int) -> np.ndarray:
         """Vignetting, LUT (white balance, exposure, gamma), saturation, blur, compression."""
         h, w = raw.shape[:2]
-        img = raw.astype(np.float32) * self.vignette[y0 : y0 + h, x0 : x0 + w]
-        img = cv2.LUT(np.clip(img + 0.5, 0, 255).astype(np.uint8), self.lut)
+        img = cv2.multiply(raw, self.vignette[y0 : y0 + h, x0 : x0 + w], dtype=cv2.CV_8U)
+        img = cv2.LUT(img, self.lut)
         if self.im.saturation != 1.0:
-            f = img.astype(np.float32)
-            grey = f.mean(axis=2, keepdims=True)
-            img = np.clip(grey + self.im.saturation * (f - grey) + 0.5, 0, 255).astype(np.uint8)
+            grey = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+            img = cv2.addWeighted(img, self.im.saturation, grey, 1.0 - self.im.saturation, 0.0)
         if self.im.blur_sigma_px > 0:
             img = cv2.GaussianBlur(img, (0, 0), self.im.blur_sigma_px)
         if self.im.jpeg_quality < 100:
@@ -150,8 +150,8 @@ class _Imager:
             return
         pos, neg = self.noise[int(self.rng.integers(len(self.noise)))]
         oy, ox = (int(v) for v in self.rng.integers(0, 32, size=2))
-        cv2.add(frame, np.ascontiguousarray(pos[oy : oy + self.h, ox : ox + self.w]), dst=frame)
-        cv2.subtract(frame, np.ascontiguousarray(neg[oy : oy + self.h, ox : ox + self.w]), dst=frame)
+        cv2.add(frame, pos[oy : oy + self.h, ox : ox + self.w], dst=frame)
+        cv2.subtract(frame, neg[oy : oy + self.h, ox : ox + self.w], dst=frame)
 
     def rects(self, dirty: list[tuple[int, int, int, int]]) -> list[tuple[tuple[int, int, int, int], tuple[int, int, int, int]]]:
         """(write, process) rectangles (y0, y1, x0, x1) covering the dirty ones."""
@@ -205,6 +205,8 @@ class CameraRenderer:
         self.R = self.cam.R_world_to_cam
         self.t = self.cam.t_world_to_cam_m
         self.C = self.cam.center_m
+        tr = scene.tracks
+        self.light = textures.light.at(np.nan_to_num(tr.xy_m)).astype(np.float64)  # (P, F)
 
     # -- projection ------------------------------------------------------------------------
 
@@ -233,17 +235,11 @@ class CameraRenderer:
             uv, z = self._project(pts)
             if z.min() < NEAR_PLANE_M:
                 continue
-            ext_lo = np.full(2, np.inf)
-            ext_hi = np.full(2, -np.inf)
-            for part in body.parts:
-                if part.optional and not body.active[f]:
-                    continue
-                a, b = part.start, part.stop
-                r = 0.0
-                if part.kind == CAPSULE:
-                    r = (np.array(part.radii_m) * fx / z[a:b])[:, None]
-                ext_lo = np.minimum(ext_lo, (uv[a:b] - r).min(axis=0))
-                ext_hi = np.maximum(ext_hi, (uv[a:b] + r).max(axis=0))
+            r = body.point_radius_m * fx / z
+            keep = ~body.point_optional if not body.active[f] else slice(None)
+            lo = (uv - r[:, None])[keep].min(axis=0)
+            hi = (uv + r[:, None])[keep].max(axis=0)
+            ext_lo, ext_hi = lo, hi
             box = np.array([ext_lo[0], ext_lo[1], ext_hi[0], ext_hi[1]])
             if box[2] <= 0 or box[3] <= 0 or box[0] >= w or box[1] >= h:
                 continue
@@ -329,69 +325,64 @@ class CameraRenderer:
         # supersampled ROI coordinates, fixed point
         q = ((uv + 0.5) * s - 0.5 - np.array([x0 * s, y0 * s])) * (1 << SHIFT)
         xy = self.scene.tracks.xy_m[p, f]
-        light = float(self.textures.light.at(xy[None])[0])
         forward = body.forward[f]
-        to_cam = self.C[:2] - xy
-        front_visible = float(forward @ to_cam) > 0
+        front_visible = float(forward @ (self.C[:2] - xy)) > 0
 
+        # per-part depth (mean camera z), height and colour, vectorised
         parts = body.parts
-        key = np.empty(len(parts))
-        for i, part in enumerate(parts):
-            if part.parent >= 0:
-                continue
-            key[i] = z[part.start : part.stop].mean()
-        for i, part in enumerate(parts):  # children inherit their parent's depth, drawn just after
-            if part.parent >= 0:
-                root, level = part.parent, 1
-                while parts[root].parent >= 0:
-                    root, level = parts[root].parent, level + 1
-                key[i] = key[root] - 1e-4 * level - 1e-6 * i
+        counts = body.part_count
+        mean_z = np.add.reduceat(z, body.part_start) / counts
+        mean_h = np.add.reduceat(body.points_m[f, :, 2], body.part_start) / counts
+        # children are drawn right after their top ancestor, in order of nesting
+        key = mean_z[body.part_root] - 1e-4 * body.part_level - 1e-6 * np.arange(len(parts)) * (body.part_level > 0)
         order = np.argsort(-key, kind="stable")
-        H = body.height_m
+        factor = self.light[p, f] * (0.82 + 0.22 * np.clip(mean_h / body.height_m, 0, 1))
+        base = body.part_color * factor[:, None]
+        shaded = np.array([part.shaded for part in parts])
+        dark = np.clip(base * np.where(shaded, SHADE_DARK, 1.0)[:, None] + 0.5, 0, 255).astype(int).tolist()
+        light = np.clip(base * SHADE_LIGHT + 0.5, 0, 255).astype(int).tolist()
+        radius_px = body.point_radius_m * fx / z * s * (1 << SHIFT)
+        active = bool(body.active[f])
         for i in order:
             part = parts[i]
-            if part.optional and not body.active[f]:
-                continue
-            if part.facing == FRONT and not front_visible:
+            if (part.optional and not active) or (part.facing == FRONT and not front_visible):
                 continue
             a, b = part.start, part.stop
-            height_factor = 0.82 + 0.22 * float(np.clip(body.points_m[f, a:b, 2].mean() / H, 0, 1))
-            base = np.asarray(part.color_bgr) * light * height_factor
-            depth = float(key[i]) if part.parent < 0 else float(z[a:b].mean())
+            depth = float(mean_z[i])
             if part.kind == BAND:
                 strip = self._band_polygon(body.points_m[f, a:b], q[a:b])
                 if strip is not None:
-                    cv2.fillPoly(col, [strip], _color(base), cv2.LINE_8, SHIFT)
+                    cv2.fillPoly(col, [strip], dark[i], cv2.LINE_8, SHIFT)
                     cv2.fillPoly(dep, [strip], depth, cv2.LINE_8, SHIFT)
                 continue
             if part.kind == CAPSULE:
-                r = np.array(part.radii_m) * fx / z[a:b] * s * (1 << SHIFT)
+                r = radius_px[a:b]
                 outline = (q[a:b, None, :] + r[:, None, None] * _UNIT_CIRCLE[None]).reshape(-1, 2)
-                hull = cv2.convexHull(np.round(outline).astype(np.int32))
+                hull = cv2.convexHull(outline.astype(np.int32))
             else:
-                hull = cv2.convexHull(np.round(q[a:b]).astype(np.int32))
-            dark = base * (SHADE_DARK if part.shaded else 1.0)
-            cv2.fillConvexPoly(col, hull, _color(dark), cv2.LINE_8, SHIFT)
+                hull = cv2.convexHull(q[a:b].astype(np.int32))
+            cv2.fillConvexPoly(col, hull, dark[i], cv2.LINE_8, SHIFT)
             cv2.fillConvexPoly(dep, hull, depth, cv2.LINE_8, SHIFT)
             if part.shaded:
                 if part.kind == CAPSULE:
                     inner = (q[a:b, None, :] + 0.45 * r[:, None, None] * _UNIT_CIRCLE[None]).reshape(-1, 2)
-                    inner_hull = cv2.convexHull(np.round(inner).astype(np.int32))
+                    inner_hull = cv2.convexHull(inner.astype(np.int32))
                 else:
-                    pts = hull.reshape(-1, 2).astype(np.float64)
-                    c = pts.mean(axis=0)
-                    inner_hull = np.round(c + (pts - c) * [0.5, 0.85]).astype(np.int32)
-                cv2.fillConvexPoly(col, inner_hull, _color(base * SHADE_LIGHT), cv2.LINE_8, SHIFT)
+                    pts = hull.reshape(-1, 2)
+                    c = pts.sum(axis=0) / len(pts)
+                    inner_hull = (c + (pts - c) * _INNER_SCALE).astype(np.int32)
+                cv2.fillConvexPoly(col, inner_hull, light[i], cv2.LINE_8, SHIFT)
 
         static_depth = self.view.depth_m[y0 * s : y1 * s, x0 * s : x1 * s]
         floor = self.view.floor_ss[y0 * s : y1 * s, x0 * s : x1 * s]
         full = np.isfinite(dep)
         vis = full & (floor | (dep < static_depth))
-        if s > 1:
-            h1, w1 = y1 - y0, x1 - x0
-            alpha = vis.reshape(h1, s, w1, s).mean(axis=(1, 3), dtype=np.float32)
-            premult = (col * vis[..., None]).reshape(h1, s, w1, s, 3).mean(axis=(1, 3), dtype=np.float32)
-            full_1x = full.reshape(h1, s, w1, s).mean(axis=(1, 3)) >= 0.5
+        if s > 1:  # area averaging over s x s blocks = anti-aliasing
+            size = (x1 - x0, y1 - y0)
+            visf = vis.astype(np.float32)
+            alpha = cv2.resize(visf, size, interpolation=cv2.INTER_AREA)
+            premult = cv2.resize(col.astype(np.float32) * visf[..., None], size, interpolation=cv2.INTER_AREA)
+            full_1x = cv2.resize(full.astype(np.float32), size, interpolation=cv2.INTER_AREA) >= 0.5
         else:
             alpha = vis.astype(np.float32)
             premult = (col * vis[..., None]).astype(np.float32)
@@ -443,11 +434,6 @@ class CameraRenderer:
             "alpha": alpha,
             "dims_hwl_m": [app.height_m, 0.24 * app.height_m * app.build, 0.16 * app.height_m * app.build],
         }
-
-
-def _color(bgr: np.ndarray) -> tuple[int, int, int]:
-    c = np.clip(bgr + 0.5, 0, 255).astype(int)
-    return int(c[0]), int(c[1]), int(c[2])
 
 
 def _camera_seed(seed: int, cam_index: int) -> np.random.SeedSequence:
