@@ -30,8 +30,15 @@ SEED = 3
 
 def tiny_config(seed: int = SEED) -> SynthConfig:
     """2 cameras, 4 people, 4 s at 5 fps, 320x180, lenses of 55-65 degrees."""
-    cfg = with_overrides(load_preset("warehouse"), seed=seed, cameras=2, people=4, seconds=4, fps=5,
-                         size_wh=(320, 180))
+    cfg = with_overrides(
+        load_preset("warehouse"),
+        seed=seed,
+        cameras=2,
+        people=4,
+        seconds=4,
+        fps=5,
+        size_wh=(320, 180),
+    )
     return replace(cfg, cameras=replace(cfg.cameras, hfov_deg=(55.0, 65.0), candidates=150))
 
 
@@ -46,7 +53,9 @@ def scenes(tmp_path_factory) -> dict[str, Path]:
 
 
 def _label_files(scene: Path) -> list[Path]:
-    return sorted(p.relative_to(scene) for p in [*scene.glob("gt/*.txt"), *scene.glob("labels/kitti/*/*.txt")])
+    return sorted(
+        p.relative_to(scene) for p in [*scene.glob("gt/*.txt"), *scene.glob("labels/kitti/*/*.txt")]
+    )
 
 
 def _frames(video: Path) -> np.ndarray:
@@ -69,20 +78,36 @@ def test_same_seed_gives_identical_labels_and_frames(scenes):
         assert (a / rel).read_bytes() == (again / rel).read_bytes(), rel
     for video in sorted((a / "videos").glob("*.mp4")):
         assert np.array_equal(_frames(video), _frames(again / "videos" / video.name)), video.name
-    for rel in ("calibration/cam1.json", "calibration.json", "floor.json"):  # cams.yaml names the folder
+    for rel in (
+        "calibration/cam1.json",
+        "calibration.json",
+        "floor.json",
+    ):  # cams.yaml names the folder
         assert (a / rel).read_bytes() == (again / rel).read_bytes(), rel
 
 
 def test_different_seed_gives_a_different_scene(scenes):
     a, b = scenes["a"], scenes["b"]
     assert (a / "gt" / "world.txt").read_bytes() != (b / "gt" / "world.txt").read_bytes()
-    assert not np.array_equal(_frames(a / "videos" / "cam1.mp4")[0], _frames(b / "videos" / "cam1.mp4")[0])
+    assert not np.array_equal(
+        _frames(a / "videos" / "cam1.mp4")[0], _frames(b / "videos" / "cam1.mp4")[0]
+    )
 
 
 def test_scene_folder_layout(scenes):
     a = scenes["a"]
-    for rel in ("cams.yaml", "calibration.json", "floor.png", "floor.json", "coverage.png", "scene.json",
-                "gt/world.txt", "videos/cam1.mp4", "videos/cam2.mp4", "calibration/cam2.json"):
+    for rel in (
+        "cams.yaml",
+        "calibration.json",
+        "floor.png",
+        "floor.json",
+        "coverage.png",
+        "scene.json",
+        "gt/world.txt",
+        "videos/cam1.mp4",
+        "videos/cam2.mp4",
+        "calibration/cam2.json",
+    ):
         assert (a / rel).exists(), rel
     assert len(list((a / "labels" / "kitti" / "cam1").glob("*.txt"))) == 20  # one file per frame
     frames = _frames(a / "videos" / "cam1.mp4")
@@ -123,7 +148,9 @@ def test_metropolis_calibration_matches_the_camera_files(scenes):
     assert sorted(sensors) == ["cam1", "cam2"]
     cam = load_camera(a / "calibration" / "cam1.json")
     xy = np.array([[5.0, 5.0], [12.0, 8.0]])
-    np.testing.assert_allclose(sensors["cam1"].floor_to_image(xy), cam.floor_to_image(xy), atol=1e-3)
+    np.testing.assert_allclose(
+        sensors["cam1"].floor_to_image(xy), cam.floor_to_image(xy), atol=1e-3
+    )
 
 
 def test_kitti_and_mot_labels_parse_and_agree(scenes):
@@ -134,7 +161,11 @@ def test_kitti_and_mot_labels_parse_and_agree(scenes):
         assert ((gt.visibility >= 0) & (gt.visibility <= 1)).all()
         kitti = read_kitti_folder(a / "labels" / "kitti" / cam_id)
         assert set(kitti.type.tolist()) <= {"Person"}
-        visible = {(int(f), int(i)): v for f, i, v in zip(gt.frame, gt.track_id, gt.visibility, strict=True) if v > 0}
+        visible = {
+            (int(f), int(i)): v
+            for f, i, v in zip(gt.frame, gt.track_id, gt.visibility, strict=True)
+            if v > 0
+        }
         got = list(zip(kitti.frame.tolist(), kitti.track_id.tolist(), strict=True))
         assert sorted(got) == sorted(visible)  # exactly the visible people
         vis = np.array([visible[k] for k in got])
@@ -142,7 +173,12 @@ def test_kitti_and_mot_labels_parse_and_agree(scenes):
         full = {(int(f), int(i)): b for f, i, b in zip(gt.frame, gt.track_id, gt.xyxy, strict=True)}
         for k, box in zip(got, kitti.xyxy, strict=True):  # the visible box lies inside the full box
             fb = full[k]
-            assert box[0] >= fb[0] - 1 and box[1] >= fb[1] - 1 and box[2] <= fb[2] + 1 and box[3] <= fb[3] + 1
+            assert (
+                box[0] >= fb[0] - 1
+                and box[1] >= fb[1] - 1
+                and box[2] <= fb[2] + 1
+                and box[3] <= fb[3] + 1
+            )
 
 
 def test_a_person_seen_by_two_cameras_has_one_global_id(scenes):
@@ -158,8 +194,10 @@ def test_a_person_seen_by_two_cameras_has_one_global_id(scenes):
             uv = cams[c].project([[*feet[(int(f), int(i))], 0.0]])[0]
             assert box[0] - 2 <= uv[0] <= box[2] + 2 and box[1] - 2 <= uv[1] <= box[3] + 8
         other = rows["cam2" if c == "cam1" else "cam1"]
-        both += len(set(zip(gt.frame.tolist(), gt.track_id.tolist(), strict=True))
-                    & set(zip(other.frame.tolist(), other.track_id.tolist(), strict=True)))
+        both += len(
+            set(zip(gt.frame.tolist(), gt.track_id.tolist(), strict=True))
+            & set(zip(other.frame.tolist(), other.track_id.tolist(), strict=True))
+        )
     assert both > 0  # some person is in both views at the same frame
 
 
@@ -190,8 +228,9 @@ def test_scene_json_reports_coverage_and_people(scenes):
 def _hand_scene(xy: list[tuple[float, float]], boxes, cam_pos, cam_target) -> Scene:
     cfg = SynthConfig(duration_s=0.4, fps=5, image_size_wh=(320, 180))
     world = make_world((10.0, 8.0), boxes, [Door("south", 8.0, 1.5, 2.5)])
-    people = sample_appearances(PeopleConfig(count=len(xy), lookalike_share=0.0), "warehouse",
-                                np.random.default_rng(0))
+    people = sample_appearances(
+        PeopleConfig(count=len(xy), lookalike_share=0.0), "warehouse", np.random.default_rng(0)
+    )
     tracks = Tracks.standing(np.asarray(xy), np.full(len(xy), math.pi / 2), n_frames=2)
     cam = CameraSpec.make("cam1", cam_pos, cam_target, (320, 180), 70.0)
     return Scene(cfg, world, [cam], people, tracks)
@@ -199,7 +238,9 @@ def _hand_scene(xy: list[tuple[float, float]], boxes, cam_pos, cam_target) -> Sc
 
 def test_person_behind_a_shelf_is_hidden_and_has_no_kitti_label(tmp_path):
     # camera at 2 m looks over the floor; a 2.5 m shelf stands between it and person 1
-    scene = _hand_scene([(5.0, 6.0), (4.2, 3.0)], [(3.0, 3.5, 7.0, 4.5, 2.5)], (5.0, 0.3, 2.0), (5.0, 6.0, 1.0))
+    scene = _hand_scene(
+        [(5.0, 6.0), (4.2, 3.0)], [(3.0, 3.5, 7.0, 4.5, 2.5)], (5.0, 0.3, 2.0), (5.0, 6.0, 1.0)
+    )
     labels = render_camera(scene, 0, effects=False)
     hidden = labels.person_id == 1
     assert hidden.sum() == 2 and (labels.visibility[hidden] == 0).all()  # in MOT gt, visibility 0

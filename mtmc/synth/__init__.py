@@ -17,4 +17,12 @@ from mtmc.synth.config import SynthConfig, load_preset, with_overrides
 from mtmc.synth.generate import generate, write_scene
 from mtmc.synth.scene import Scene, build_scene
 
-__all__ = ["Scene", "SynthConfig", "build_scene", "generate", "load_preset", "with_overrides", "write_scene"]
+__all__ = [
+    "Scene",
+    "SynthConfig",
+    "build_scene",
+    "generate",
+    "load_preset",
+    "with_overrides",
+    "write_scene",
+]

@@ -83,11 +83,43 @@ SHOES = {
     "red": _bgr("b42828"),
 }
 VESTS = {"yellow": _bgr("d2f01e"), "orange": _bgr("ff6e14")}
-HARD_HATS = {"white": _bgr("ececec"), "yellow": _bgr("f0d020"), "orange": _bgr("f07818"), "blue": _bgr("2858c0"), "red": _bgr("c02424")}
-CAPS = {"navy": _bgr("1e2a50"), "black": _bgr("1c1c1c"), "red": _bgr("b42424"), "white": _bgr("e0e0e0"), "grey": _bgr("808080"), "green": _bgr("2a6e3c")}
-BACKPACKS = {"black": _bgr("1a1a1c"), "grey": _bgr("64666a"), "navy": _bgr("1e2850"), "red": _bgr("a02828"), "green": _bgr("3c643c"), "tan": _bgr("a08764")}
-GLOVES = {"grey": _bgr("8c8c8c"), "black": _bgr("222222"), "yellow": _bgr("dcc846"), "blue": _bgr("3c64b4")}
-PRINTS = {"white": _bgr("f0f0f0"), "red": _bgr("d22828"), "yellow": _bgr("f0d228"), "blue": _bgr("2850c8"), "black": _bgr("141414"), "green": _bgr("28a040")}
+HARD_HATS = {
+    "white": _bgr("ececec"),
+    "yellow": _bgr("f0d020"),
+    "orange": _bgr("f07818"),
+    "blue": _bgr("2858c0"),
+    "red": _bgr("c02424"),
+}
+CAPS = {
+    "navy": _bgr("1e2a50"),
+    "black": _bgr("1c1c1c"),
+    "red": _bgr("b42424"),
+    "white": _bgr("e0e0e0"),
+    "grey": _bgr("808080"),
+    "green": _bgr("2a6e3c"),
+}
+BACKPACKS = {
+    "black": _bgr("1a1a1c"),
+    "grey": _bgr("64666a"),
+    "navy": _bgr("1e2850"),
+    "red": _bgr("a02828"),
+    "green": _bgr("3c643c"),
+    "tan": _bgr("a08764"),
+}
+GLOVES = {
+    "grey": _bgr("8c8c8c"),
+    "black": _bgr("222222"),
+    "yellow": _bgr("dcc846"),
+    "blue": _bgr("3c64b4"),
+}
+PRINTS = {
+    "white": _bgr("f0f0f0"),
+    "red": _bgr("d22828"),
+    "yellow": _bgr("f0d228"),
+    "blue": _bgr("2850c8"),
+    "black": _bgr("141414"),
+    "green": _bgr("28a040"),
+}
 TOP_PATTERNS = ("solid", "solid", "solid", "stripes", "block", "print")
 
 
@@ -99,7 +131,8 @@ class Appearance:
         person_id: global id (1-based).
         height_m: standing height; build: width factor (0.85 slim .. 1.2 broad);
             hips: hip-to-shoulder width ratio factor (larger = wider hips).
-        skin_bgr, hair_bgr, hair_style: ``short``, ``long``, ``ponytail``, ``bun``, ``bald``, ``buzz``.
+        skin_bgr, hair_bgr, hair_style: ``short``, ``long``, ``ponytail``, ``bun``, ``bald``,
+            ``buzz``.
         top_bgr, top_pattern (``solid``, ``stripes``, ``block``, ``print``), top_second_bgr (colour
             of stripes / block / print), long_sleeves.
         chest_print_bgr: small print on the left chest (a logo or badge), or None.
@@ -143,7 +176,9 @@ class Appearance:
         return out
 
 
-def _pick(rng: np.random.Generator, options: dict[str, BGR], exclude: set[str] = frozenset()) -> tuple[str, BGR]:
+def _pick(
+    rng: np.random.Generator, options: dict[str, BGR], exclude: set[str] = frozenset()
+) -> tuple[str, BGR]:
     names = [n for n in options if n not in exclude] or list(options)
     name = names[int(rng.integers(len(names)))]
     return name, options[name]
@@ -158,7 +193,13 @@ def _uniform(cfg: PeopleConfig, style: str, rng: np.random.Generator) -> dict:
     vest = rng.random() < cfg.hi_vis_share
     vest_name, vest_bgr = _pick(rng, VESTS)
     u = rng.random()
-    headwear = "hard_hat" if u < cfg.hard_hat_share else "cap" if u < cfg.hard_hat_share + cfg.cap_share else "none"
+    headwear = (
+        "hard_hat"
+        if u < cfg.hard_hat_share
+        else "cap"
+        if u < cfg.hard_hat_share + cfg.cap_share
+        else "none"
+    )
     hat_name, hat_bgr = _pick(rng, HARD_HATS if headwear == "hard_hat" else CAPS)
     gloves = rng.random() < cfg.gloves_share
     gloves_name, gloves_bgr = _pick(rng, GLOVES)
@@ -185,7 +226,7 @@ def _uniform(cfg: PeopleConfig, style: str, rng: np.random.Generator) -> dict:
 
 
 def _details(rng: np.random.Generator, taken: list[dict]) -> dict:
-    """Individual details; differs from every dict in ``taken`` in at least two of hair, shoes, print."""
+    """Individual details, differing from each of ``taken`` in two of hair, shoes, print."""
     for _ in range(200):
         hair_name, hair = _pick(rng, HAIR)
         style = HAIR_STYLES[int(rng.integers(len(HAIR_STYLES)))]

@@ -141,15 +141,36 @@ class _Builder:
         self.parts: list[Part] = []
         self.count = 0
 
-    def add(self, name: str, kind: int, pts: np.ndarray, color, *, radii=(0.0, 0.0), parent: int = -1,
-            facing: int = 0, shaded: bool = True, optional: bool = False) -> int:
+    def add(
+        self,
+        name: str,
+        kind: int,
+        pts: np.ndarray,
+        color,
+        *,
+        radii=(0.0, 0.0),
+        parent: int = -1,
+        facing: int = 0,
+        shaded: bool = True,
+        optional: bool = False,
+    ) -> int:
         pts = np.asarray(pts, dtype=np.float64)
         if pts.ndim == 2:
             pts = np.broadcast_to(pts, (self.f, *pts.shape))
         k = pts.shape[1]
         self.parts.append(
-            Part(name, kind, self.count, self.count + k, (float(radii[0]), float(radii[1])),
-                 tuple(float(c) for c in color), parent, facing, shaded, optional)
+            Part(
+                name,
+                kind,
+                self.count,
+                self.count + k,
+                (float(radii[0]), float(radii[1])),
+                tuple(float(c) for c in color),
+                parent,
+                facing,
+                shaded,
+                optional,
+            )
         )
         self.blocks.append(pts)
         self.count += k
@@ -158,7 +179,9 @@ class _Builder:
 
 def _sagittal(angle: np.ndarray, length: float) -> np.ndarray:
     """(F, 3) offset of a limb of ``length`` swung ``angle`` forward from hanging straight down."""
-    return np.stack([length * np.sin(angle), np.zeros_like(angle), -length * np.cos(angle)], axis=-1)
+    return np.stack(
+        [length * np.sin(angle), np.zeros_like(angle), -length * np.cos(angle)], axis=-1
+    )
 
 
 def build_body(app: Appearance, tracks: Tracks, person_index: int) -> Body:
@@ -202,14 +225,18 @@ def build_body(app: Appearance, tracks: Tracks, person_index: int) -> Body:
         shin_angle = thigh[s] - knee[s]
         ankle = knee_p + _sagittal(shin_angle, shank_len)
         lift = np.maximum(0.0, -shin_angle) * 0.8  # heel rises at toe-off
-        heel = ankle + np.stack([-0.045 * H * np.ones(F), np.zeros(F), -0.016 * H + 0.06 * H * np.sin(lift)], -1)
+        heel = ankle + np.stack(
+            [-0.045 * H * np.ones(F), np.zeros(F), -0.016 * H + 0.06 * H * np.sin(lift)], -1
+        )
         toe = ankle + np.stack([0.07 * H * np.cos(lift), np.zeros(F), -0.016 * H * np.ones(F)], -1)
         legs[s] = (hip, knee_p, ankle, heel, toe)
         lowest = np.minimum(lowest, np.minimum(heel[:, 2], toe[:, 2]) - shoe_r)
     hip_z = -lowest  # (F,) height of the hip joints
     lean = 0.07 * amp  # forward lean of the upper body when walking
 
-    def up(a: float | np.ndarray, b: float | np.ndarray, z_nominal: float | np.ndarray) -> np.ndarray:
+    def up(
+        a: float | np.ndarray, b: float | np.ndarray, z_nominal: float | np.ndarray
+    ) -> np.ndarray:
         """(F, 3) upper-body point from nominal standing height, moved with pelvis and lean."""
         z = hip_z + (np.asarray(z_nominal) - 0.52 * H)
         a_lean = np.asarray(a) + lean * (z - hip_z)
@@ -239,17 +266,37 @@ def build_body(app: Appearance, tracks: Tracks, person_index: int) -> Body:
     for s in "lr":
         hip, knee_p, ankle, heel, toe = legs[s]
         off = np.stack([np.zeros(F), np.zeros(F), hip_z], -1)
-        B.add(f"shoe_{s}", CAPSULE, np.stack([heel + off, toe + off], 1), app.shoes_bgr, radii=(shoe_r, shoe_r * 1.05))
-        B.add(f"shin_{s}", CAPSULE, np.stack([knee_p + off, ankle + off], 1), skin if app.shorts else trousers,
-              radii=(0.031 * H * bw, 0.022 * H))
-        B.add(f"thigh_{s}", CAPSULE, np.stack([hip + off, knee_p + off], 1), trousers,
-              radii=(0.047 * H * bw, 0.033 * H * bw))
+        B.add(
+            f"shoe_{s}",
+            CAPSULE,
+            np.stack([heel + off, toe + off], 1),
+            app.shoes_bgr,
+            radii=(shoe_r, shoe_r * 1.05),
+        )
+        B.add(
+            f"shin_{s}",
+            CAPSULE,
+            np.stack([knee_p + off, ankle + off], 1),
+            skin if app.shorts else trousers,
+            radii=(0.031 * H * bw, 0.022 * H),
+        )
+        B.add(
+            f"thigh_{s}",
+            CAPSULE,
+            np.stack([hip + off, knee_p + off], 1),
+            trousers,
+            radii=(0.047 * H * bw, 0.033 * H * bw),
+        )
 
     # 4. pelvis, torso and what is painted on it
     hw, hd = 0.098 * H * bw, 0.062 * H * bw  # chest half width / depth
     hips_w = 0.092 * H * bw * app.hips
-    B.add("pelvis", HULL, rings([(0.465 * H, 0.058 * H * bw, hips_w * 0.92), (0.585 * H, 0.06 * H * bw, hips_w)], 12),
-          trousers)
+    B.add(
+        "pelvis",
+        HULL,
+        rings([(0.465 * H, 0.058 * H * bw, hips_w * 0.92), (0.585 * H, 0.06 * H * bw, hips_w)], 12),
+        trousers,
+    )
     torso_levels = [
         (0.56 * H, hd * 0.95, hips_w * 0.98),
         (0.64 * H, hd * 0.97, hw * 0.9),
@@ -262,45 +309,114 @@ def build_body(app: Appearance, tracks: Tracks, person_index: int) -> Body:
     def band(z0: float, z1: float, scale: float) -> np.ndarray:
         def level(z: float) -> tuple[float, float, float]:
             zs = [lv[0] for lv in torso_levels]
-            return (z, float(np.interp(z, zs, [lv[1] for lv in torso_levels])),
-                    float(np.interp(z, zs, [lv[2] for lv in torso_levels])))
+            return (
+                z,
+                float(np.interp(z, zs, [lv[1] for lv in torso_levels])),
+                float(np.interp(z, zs, [lv[2] for lv in torso_levels])),
+            )
+
         return rings([level(z0), level(z1)], 12, scale)
 
     if app.top_pattern == "stripes":
         z = 0.58 * H
         k = 0
         while z + 0.02 * H < 0.79 * H:
-            B.add(f"stripe_{k}", BAND, band(z, z + 0.022 * H, 1.015), app.top_second_bgr, parent=torso, shaded=False)
+            B.add(
+                f"stripe_{k}",
+                BAND,
+                band(z, z + 0.022 * H, 1.015),
+                app.top_second_bgr,
+                parent=torso,
+                shaded=False,
+            )
             z += 0.05 * H
             k += 1
     elif app.top_pattern == "block":
-        B.add("block", BAND, band(0.725 * H, 0.812 * H, 1.012), app.top_second_bgr, parent=torso, shaded=False)
+        B.add(
+            "block",
+            BAND,
+            band(0.725 * H, 0.812 * H, 1.012),
+            app.top_second_bgr,
+            parent=torso,
+            shaded=False,
+        )
     front_a = hd * 1.04
     if app.top_pattern == "print":
         a = np.full(4, front_a)
-        B.add("print", HULL, up_pts(a, np.array([-0.05, 0.05, 0.05, -0.05]) * H,
-                                    np.array([0.655, 0.655, 0.745, 0.745]) * H),
-              app.top_second_bgr, parent=torso, facing=FRONT, shaded=False)
+        B.add(
+            "print",
+            HULL,
+            up_pts(
+                a,
+                np.array([-0.05, 0.05, 0.05, -0.05]) * H,
+                np.array([0.655, 0.655, 0.745, 0.745]) * H,
+            ),
+            app.top_second_bgr,
+            parent=torso,
+            facing=FRONT,
+            shaded=False,
+        )
     if app.vest_bgr is not None:
         vest = B.add("vest", HULL, band(0.6 * H, 0.795 * H, 1.05), app.vest_bgr, parent=torso)
         for k, z in enumerate((0.64 * H, 0.7 * H)):
-            B.add(f"vest_band_{k}", BAND, band(z, z + 0.022 * H, 1.065), (200, 205, 205), parent=vest, shaded=False)
-        B.add("vest_gap", HULL, up_pts(np.full(4, hd * 1.075), np.array([-0.012, 0.012, 0.012, -0.012]) * H,
-                                       np.array([0.6, 0.6, 0.79, 0.79]) * H),
-              top, parent=vest, facing=FRONT, shaded=False)
+            B.add(
+                f"vest_band_{k}",
+                BAND,
+                band(z, z + 0.022 * H, 1.065),
+                (200, 205, 205),
+                parent=vest,
+                shaded=False,
+            )
+        B.add(
+            "vest_gap",
+            HULL,
+            up_pts(
+                np.full(4, hd * 1.075),
+                np.array([-0.012, 0.012, 0.012, -0.012]) * H,
+                np.array([0.6, 0.6, 0.79, 0.79]) * H,
+            ),
+            top,
+            parent=vest,
+            facing=FRONT,
+            shaded=False,
+        )
     if app.chest_print_bgr is not None:
         a = np.full(4, hd * (1.1 if app.vest_bgr is not None else 1.045))
-        B.add("chest_print", HULL, up_pts(a, np.array([0.022, 0.056, 0.056, 0.022]) * H,
-                                          np.array([0.735, 0.735, 0.77, 0.77]) * H),
-              app.chest_print_bgr, parent=torso, facing=FRONT, shaded=False)
+        B.add(
+            "chest_print",
+            HULL,
+            up_pts(
+                a,
+                np.array([0.022, 0.056, 0.056, 0.022]) * H,
+                np.array([0.735, 0.735, 0.77, 0.77]) * H,
+            ),
+            app.chest_print_bgr,
+            parent=torso,
+            facing=FRONT,
+            shaded=False,
+        )
     if app.backpack_bgr is not None:
         a = np.array([-hd * 0.9, -hd - 0.085 * H])
-        corners = np.array([[x, y, z] for x in a for y in (-0.068 * H, 0.068 * H) for z in (0.6 * H, 0.775 * H)])
-        B.add("backpack", HULL, up_pts(corners[:, 0], corners[:, 1], corners[:, 2]), app.backpack_bgr)
+        corners = np.array(
+            [[x, y, z] for x in a for y in (-0.068 * H, 0.068 * H) for z in (0.6 * H, 0.775 * H)]
+        )
+        B.add(
+            "backpack", HULL, up_pts(corners[:, 0], corners[:, 1], corners[:, 2]), app.backpack_bgr
+        )
         for k, y in enumerate((-0.06 * H, 0.06 * H)):
-            B.add(f"strap_{k}", HULL, up_pts(np.full(4, hd * 1.05), np.array([y - 0.008 * H, y + 0.008 * H] * 2),
-                                             np.array([0.66, 0.66, 0.8, 0.8]) * H),
-                  app.backpack_bgr, parent=torso, facing=FRONT, shaded=False)
+            B.add(
+                f"strap_{k}",
+                HULL,
+                up_pts(
+                    np.full(4, hd * 1.05),
+                    np.array([y - 0.008 * H, y + 0.008 * H] * 2),
+                    np.array([0.66, 0.66, 0.8, 0.8]) * H,
+                ),
+                app.backpack_bgr,
+                parent=torso,
+                facing=FRONT,
+                shaded=False,
+            )
 
     # 5. arms
     arm_roots = {}
@@ -315,53 +431,126 @@ def build_body(app: Appearance, tracks: Tracks, person_index: int) -> Body:
         direction = fore / np.linalg.norm(fore, axis=1, keepdims=True)
         hand_end = wr + direction * 0.07 * H
         arm_roots[s] = sh
-        B.add(f"upper_arm_{s}", CAPSULE, np.stack([sh, el], 1), sleeve, radii=(0.027 * H * bw, 0.022 * H * bw))
-        B.add(f"forearm_{s}", CAPSULE, np.stack([el, wr], 1), sleeve if app.long_sleeves else skin,
-              radii=(0.021 * H * bw, 0.017 * H))
-        B.add(f"hand_{s}", CAPSULE, np.stack([wr, hand_end], 1), app.gloves_bgr or skin,
-              radii=(0.018 * H, 0.017 * H), shaded=False)
+        B.add(
+            f"upper_arm_{s}",
+            CAPSULE,
+            np.stack([sh, el], 1),
+            sleeve,
+            radii=(0.027 * H * bw, 0.022 * H * bw),
+        )
+        B.add(
+            f"forearm_{s}",
+            CAPSULE,
+            np.stack([el, wr], 1),
+            sleeve if app.long_sleeves else skin,
+            radii=(0.021 * H * bw, 0.017 * H),
+        )
+        B.add(
+            f"hand_{s}",
+            CAPSULE,
+            np.stack([wr, hand_end], 1),
+            app.gloves_bgr or skin,
+            radii=(0.018 * H, 0.017 * H),
+            shaded=False,
+        )
 
     # 6. neck, head, hair, headwear
-    B.add("neck", CAPSULE, np.stack([up(0.0, 0.0, np.full(F, 0.815 * H)), up(0.006 * H, 0.0, np.full(F, 0.875 * H))], 1),
-          skin, radii=(0.027 * H, 0.025 * H))
+    B.add(
+        "neck",
+        CAPSULE,
+        np.stack(
+            [up(0.0, 0.0, np.full(F, 0.815 * H)), up(0.006 * H, 0.0, np.full(F, 0.875 * H))], 1
+        ),
+        skin,
+        radii=(0.027 * H, 0.025 * H),
+    )
     ha, hb, hz, hc = 0.055 * H, 0.045 * H, 0.063 * H, 0.934 * H
     head_pts = _UNIT_HEAD * [ha, hb, hz]
-    head = B.add("head", HULL, up_pts(head_pts[:, 0] + 0.01 * H, head_pts[:, 1], head_pts[:, 2] + hc), skin)
+    head = B.add(
+        "head", HULL, up_pts(head_pts[:, 0] + 0.01 * H, head_pts[:, 1], head_pts[:, 2] + hc), skin
+    )
     fine = _UNIT_HEAD_FINE
     if app.hair_style != "bald":
         # hair covers the head above a hairline that is high at the front and low at the back
         low = -0.55 if app.hair_style in ("long", "ponytail", "bun") else -0.2
         keep = fine[:, 2] > np.clip(0.3 + 0.5 * fine[:, 0], low, 1.0)
         hp = fine[keep] * [ha * 1.07, hb * 1.08, hz * 1.06]
-        color = app.hair_bgr if app.hair_style != "buzz" else tuple(0.55 * np.array(app.hair_bgr) + 0.45 * np.array(skin))
-        hair = B.add("hair", HULL, up_pts(hp[:, 0] + 0.006 * H, hp[:, 1], hp[:, 2] + hc), color, parent=head)
+        color = (
+            app.hair_bgr
+            if app.hair_style != "buzz"
+            else tuple(0.55 * np.array(app.hair_bgr) + 0.45 * np.array(skin))
+        )
+        hair = B.add(
+            "hair", HULL, up_pts(hp[:, 0] + 0.006 * H, hp[:, 1], hp[:, 2] + hc), color, parent=head
+        )
         if app.hair_style == "long":
-            B.add("hair_long", CAPSULE, up_pts(np.array([-0.035, -0.048]) * H, np.zeros(2), np.array([0.93, 0.8]) * H),
-                  app.hair_bgr, radii=(0.05 * H, 0.045 * H))
+            B.add(
+                "hair_long",
+                CAPSULE,
+                up_pts(np.array([-0.035, -0.048]) * H, np.zeros(2), np.array([0.93, 0.8]) * H),
+                app.hair_bgr,
+                radii=(0.05 * H, 0.045 * H),
+            )
         elif app.hair_style == "ponytail":
-            B.add("ponytail", CAPSULE, up_pts(np.array([-0.058, -0.07]) * H, np.zeros(2), np.array([0.95, 0.86]) * H),
-                  app.hair_bgr, radii=(0.02 * H, 0.014 * H))
+            B.add(
+                "ponytail",
+                CAPSULE,
+                up_pts(np.array([-0.058, -0.07]) * H, np.zeros(2), np.array([0.95, 0.86]) * H),
+                app.hair_bgr,
+                radii=(0.02 * H, 0.014 * H),
+            )
         elif app.hair_style == "bun":
-            B.add("bun", CAPSULE, up_pts(np.array([-0.06, -0.062]) * H, np.zeros(2), np.array([0.965, 0.96]) * H),
-                  app.hair_bgr, radii=(0.026 * H, 0.026 * H))
+            B.add(
+                "bun",
+                CAPSULE,
+                up_pts(np.array([-0.06, -0.062]) * H, np.zeros(2), np.array([0.965, 0.96]) * H),
+                app.hair_bgr,
+                radii=(0.026 * H, 0.026 * H),
+            )
     else:
         hair = head
     if app.headwear == "hard_hat" and app.headwear_bgr is not None:
         dome = fine[fine[:, 2] > 0.15] * [ha * 1.2, hb * 1.25, hz * 1.22]
         brim = np.column_stack([_ring(14, ha * 1.45, hb * 1.4), np.full(14, 0.2 * hz)])
         hat = np.concatenate([dome, brim])
-        B.add("hard_hat", HULL, up_pts(hat[:, 0] + 0.008 * H, hat[:, 1], hat[:, 2] + hc), app.headwear_bgr, parent=hair)
+        B.add(
+            "hard_hat",
+            HULL,
+            up_pts(hat[:, 0] + 0.008 * H, hat[:, 1], hat[:, 2] + hc),
+            app.headwear_bgr,
+            parent=hair,
+        )
     elif app.headwear == "cap" and app.headwear_bgr is not None:
         dome = fine[fine[:, 2] > 0.3] * [ha * 1.1, hb * 1.12, hz * 1.1]
-        visor = np.array([[ha * 1.0, -hb * 0.6, 0.32 * hz], [ha * 1.0, hb * 0.6, 0.32 * hz],
-                          [ha * 1.9, -hb * 0.5, 0.28 * hz], [ha * 1.9, hb * 0.5, 0.28 * hz]])
+        visor = np.array(
+            [
+                [ha * 1.0, -hb * 0.6, 0.32 * hz],
+                [ha * 1.0, hb * 0.6, 0.32 * hz],
+                [ha * 1.9, -hb * 0.5, 0.28 * hz],
+                [ha * 1.9, hb * 0.5, 0.28 * hz],
+            ]
+        )
         cap = np.concatenate([dome, visor])
-        B.add("cap", HULL, up_pts(cap[:, 0] + 0.008 * H, cap[:, 1], cap[:, 2] + hc), app.headwear_bgr, parent=hair)
+        B.add(
+            "cap",
+            HULL,
+            up_pts(cap[:, 0] + 0.008 * H, cap[:, 1], cap[:, 2] + hc),
+            app.headwear_bgr,
+            parent=hair,
+        )
 
     # 7. a carried box in front of the chest
-    box = np.array([[x, y, z] for x in (hd + 0.01 * H, hd + 0.19 * H) for y in (-0.1 * H, 0.1 * H)
-                    for z in (0.56 * H, 0.69 * H)])
-    B.add("carried_box", HULL, up_pts(box[:, 0], box[:, 1], box[:, 2]), (70, 120, 170), optional=True)
+    box = np.array(
+        [
+            [x, y, z]
+            for x in (hd + 0.01 * H, hd + 0.19 * H)
+            for y in (-0.1 * H, 0.1 * H)
+            for z in (0.56 * H, 0.69 * H)
+        ]
+    )
+    B.add(
+        "carried_box", HULL, up_pts(box[:, 0], box[:, 1], box[:, 2]), (70, 120, 170), optional=True
+    )
 
     # 8. local (a, b, z) -> world
     local = np.concatenate(B.blocks, axis=1)  # (F, M, 3)

@@ -3,7 +3,8 @@
 Placement is a greedy search over random wall and ceiling mounts drawn from the seed: each round
 adds the mount that adds the most coverage, where a floor point's first camera is worth 1, its
 second 0.7, its third 0.4 and its fourth 0.1 (so the rig spreads views until most points are
-seen by 2-4 cameras); swap passes then replace one camera at a time while the total improves. A floor point counts as *seen* by a camera when a standing person there is
+seen by 2-4 cameras); swap passes then replace one camera at a time while the total improves.
+A floor point counts as *seen* by a camera when a standing person there is
 in the image from feet to head, within ``max_range_m``, and the line of sight to the chest is not
 blocked by a shelf.
 
@@ -25,7 +26,14 @@ from calib import PinholeCamera
 from mtmc.synth.config import CameraRigConfig
 from mtmc.synth.world import World
 
-__all__ = ["CameraSpec", "Imaging", "coverage_grid", "coverage_shares", "place_cameras", "seen_mask"]
+__all__ = [
+    "CameraSpec",
+    "Imaging",
+    "coverage_grid",
+    "coverage_shares",
+    "place_cameras",
+    "seen_mask",
+]
 
 COVERAGE_GAINS = (1.0, 0.7, 0.4, 0.1)  # value of a point's 1st, 2nd, 3rd, 4th camera
 SEEN_HEAD_M = 1.75  # a standing person's head, for "in the image from feet to head"
@@ -64,7 +72,11 @@ class Imaging:
     def sample(rig: CameraRigConfig, rng: np.random.Generator) -> Imaging:
         wb = rig.white_balance
         return Imaging(
-            wb_gains_bgr=(round(1 + float(rng.uniform(-wb, wb)), 4), 1.0, round(1 + float(rng.uniform(-wb, wb)), 4)),
+            wb_gains_bgr=(
+                round(1 + float(rng.uniform(-wb, wb)), 4),
+                1.0,
+                round(1 + float(rng.uniform(-wb, wb)), 4),
+            ),
             exposure=round(float(rng.uniform(*rig.exposure)), 4),
             gamma=round(float(rng.uniform(*rig.gamma)), 4),
             saturation=round(float(rng.uniform(*rig.saturation)), 4),
@@ -91,8 +103,15 @@ class CameraSpec:
         return self.camera.camera_id
 
     @staticmethod
-    def make(camera_id: str, position_m, target_m, image_size_wh, hfov_deg: float,
-             imaging: Imaging | None = None, mount: str = "wall") -> CameraSpec:
+    def make(
+        camera_id: str,
+        position_m,
+        target_m,
+        image_size_wh,
+        hfov_deg: float,
+        imaging: Imaging | None = None,
+        mount: str = "wall",
+    ) -> CameraSpec:
         cam = PinholeCamera.look_at(position_m, target_m, image_size_wh, hfov_deg, camera_id)
         return CameraSpec(
             camera=cam,
@@ -115,11 +134,16 @@ class CameraSpec:
             "hfov_deg": round(self.hfov_deg, 3),
             "pitch_deg": round(pitch, 3),
             "image_size_wh": list(self.camera.image_size_wh),
-            "imaging": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.imaging.__dict__.items()},
+            "imaging": {
+                k: (list(v) if isinstance(v, tuple) else v)
+                for k, v in self.imaging.__dict__.items()
+            },
         }
 
 
-def seen_mask(world: World, cam: PinholeCamera, pts_xy_m: np.ndarray, max_range_m: float) -> np.ndarray:
+def seen_mask(
+    world: World, cam: PinholeCamera, pts_xy_m: np.ndarray, max_range_m: float
+) -> np.ndarray:
     """(N,) bool: a person standing at each floor point is seen by ``cam`` (see module doc)."""
     pts = np.asarray(pts_xy_m, dtype=np.float64).reshape(-1, 2)
     n = len(pts)
@@ -152,9 +176,15 @@ def _candidate(world: World, rig: CameraRigConfig, rng: np.random.Generator, int
     if rng.random() < 0.75:  # on a wall, looking into the room
         side = int(rng.integers(4))
         if side < 2:
-            pos = (float(rng.uniform(0.3, w - 0.3)), WALL_INSET_M if side == 0 else d - WALL_INSET_M)
+            pos = (
+                float(rng.uniform(0.3, w - 0.3)),
+                WALL_INSET_M if side == 0 else d - WALL_INSET_M,
+            )
         else:
-            pos = (WALL_INSET_M if side == 2 else w - WALL_INSET_M, float(rng.uniform(0.3, d - 0.3)))
+            pos = (
+                WALL_INSET_M if side == 2 else w - WALL_INSET_M,
+                float(rng.uniform(0.3, d - 0.3)),
+            )
         mount = "wall"
     else:  # on the ceiling structure above an aisle
         pos = tuple(interior[int(rng.integers(len(interior)))])
@@ -174,7 +204,7 @@ def _candidate(world: World, rig: CameraRigConfig, rng: np.random.Generator, int
 def place_cameras(
     world: World, rig: CameraRigConfig, image_size_wh: tuple[int, int], rng: np.random.Generator
 ) -> list[CameraSpec]:
-    """Choose ``rig.count`` cameras greedily among ``rig.candidates`` random mounts (see module doc)."""
+    """Choose ``rig.count`` cameras among ``rig.candidates`` random mounts (see module doc)."""
     pts = _walkable_points(world, 0.6)
     interior = world.nav.center_of(np.argwhere(world.nav.free))
     cands = []
@@ -189,7 +219,15 @@ def place_cameras(
     for n, k in enumerate(chosen, start=1):
         pos, target, hfov, mount = cands[k]
         specs.append(
-            CameraSpec.make(f"cam{n}", pos, target, image_size_wh, round(hfov, 3), Imaging.sample(rig, rng), mount)
+            CameraSpec.make(
+                f"cam{n}",
+                pos,
+                target,
+                image_size_wh,
+                round(hfov, 3),
+                Imaging.sample(rig, rng),
+                mount,
+            )
         )
     return specs
 
@@ -197,7 +235,9 @@ def place_cameras(
 def _spaced(cands: list, chosen: list[int], k: int) -> bool:
     """True when candidate ``k`` hangs at least ``MIN_CAMERA_SPACING_M`` from the chosen ones."""
     pk = np.asarray(cands[k][0][:2])
-    return all(np.hypot(*(np.asarray(cands[j][0][:2]) - pk)) >= MIN_CAMERA_SPACING_M for j in chosen)
+    return all(
+        np.hypot(*(np.asarray(cands[j][0][:2]) - pk)) >= MIN_CAMERA_SPACING_M for j in chosen
+    )
 
 
 def _choose(seen: np.ndarray, cands: list, count: int) -> list[int]:
@@ -211,7 +251,10 @@ def _choose(seen: np.ndarray, cands: list, count: int) -> list[int]:
     chosen: list[int] = []
     for _ in range(count):
         counts = seen[chosen].sum(axis=0) if chosen else np.zeros(seen.shape[1], np.int64)
-        gain = value[np.minimum(counts + 1, len(value) - 1)] - value[np.minimum(counts, len(value) - 1)]
+        gain = (
+            value[np.minimum(counts + 1, len(value) - 1)]
+            - value[np.minimum(counts, len(value) - 1)]
+        )
         worth = seen.astype(np.float64) @ gain
         for k in range(len(cands)):
             if k in chosen or not _spaced(cands, chosen, k):

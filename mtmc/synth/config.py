@@ -36,7 +36,9 @@ Range = tuple[float, float]
 
 def _check_range(name: str, value: Range, low: float, high: float) -> None:
     if not (low <= value[0] <= value[1] <= high):
-        raise FieldError(name, f"must be [min, max] with {low} <= min <= max <= {high}, got {list(value)}")
+        raise FieldError(
+            name, f"must be [min, max] with {low} <= min <= max <= {high}, got {list(value)}"
+        )
 
 
 def _check_share(name: str, value: float) -> None:
@@ -85,16 +87,23 @@ class FloorConfig:
 
     def __post_init__(self) -> None:
         if not (6.0 <= self.size_m[0] <= 200.0 and 6.0 <= self.size_m[1] <= 200.0):
-            raise FieldError("size_m", f"must be [width, depth] each within [6, 200] m, got {list(self.size_m)}")
+            raise FieldError(
+                "size_m", f"must be [width, depth] each within [6, 200] m, got {list(self.size_m)}"
+            )
         if not 2.5 <= self.wall_height_m <= 30:
-            raise FieldError("wall_height_m", f"must be within [2.5, 30] m, got {self.wall_height_m}")
+            raise FieldError(
+                "wall_height_m", f"must be within [2.5, 30] m, got {self.wall_height_m}"
+            )
         if not 1.0 <= self.wall_margin_m <= min(self.size_m) / 3:
             raise FieldError(
-                "wall_margin_m", f"must be within [1, {min(self.size_m) / 3:.1f}] m, got {self.wall_margin_m}"
+                "wall_margin_m",
+                f"must be within [1, {min(self.size_m) / 3:.1f}] m, got {self.wall_margin_m}",
             )
         _check_range("shelf_height_m", self.shelf_height_m, 0.5, self.wall_height_m)
         if not 0.3 <= self.shelf_depth_m <= 3.0:
-            raise FieldError("shelf_depth_m", f"must be within [0.3, 3] m, got {self.shelf_depth_m}")
+            raise FieldError(
+                "shelf_depth_m", f"must be within [0.3, 3] m, got {self.shelf_depth_m}"
+            )
         _check_range("shelf_length_m", self.shelf_length_m, 1.0, 100.0)
         _check_range("aisle_width_m", self.aisle_width_m, 1.2, 20.0)
         _check_range("cross_aisle_m", self.cross_aisle_m, 1.2, 20.0)
@@ -254,7 +263,9 @@ class LightingConfig:
         if not 0.0 <= self.lamp_strength <= 2.0:
             raise FieldError("lamp_strength", f"must be within [0, 2], got {self.lamp_strength}")
         if not 1.0 <= self.lamp_spacing_m <= 50.0:
-            raise FieldError("lamp_spacing_m", f"must be within [1, 50] m, got {self.lamp_spacing_m}")
+            raise FieldError(
+                "lamp_spacing_m", f"must be within [1, 50] m, got {self.lamp_spacing_m}"
+            )
         if not 0.0 <= self.gradient <= 0.9:
             raise FieldError("gradient", f"must be within [0, 0.9], got {self.gradient}")
 
@@ -285,7 +296,9 @@ class SynthConfig:
 
     def __post_init__(self) -> None:
         if not self.name or any(c.isspace() or c == "/" for c in self.name):
-            raise FieldError("name", f"must be a non-empty word without spaces or '/', got {self.name!r}")
+            raise FieldError(
+                "name", f"must be a non-empty word without spaces or '/', got {self.name!r}"
+            )
         if self.seed < 0:
             raise FieldError("seed", f"must be >= 0, got {self.seed}")
         if not 0.1 <= self.duration_s <= 3600:
@@ -294,7 +307,9 @@ class SynthConfig:
             raise FieldError("fps", f"must be within [1, 120], got {self.fps}")
         w, h = self.image_size_wh
         if not (64 <= w <= 4096 and 64 <= h <= 4096) or w % 2 or h % 2:
-            raise FieldError("image_size_wh", f"must be even [width, height] within [64, 4096], got {[w, h]}")
+            raise FieldError(
+                "image_size_wh", f"must be even [width, height] within [64, 4096], got {[w, h]}"
+            )
         if self.supersample not in (1, 2, 3):
             raise FieldError("supersample", f"must be 1, 2 or 3, got {self.supersample}")
 

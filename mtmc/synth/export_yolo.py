@@ -4,7 +4,7 @@
 [--min-visibility 0.1] [--box full|visible]`` writes::
 
     OUT/images/{train,val}/<scene>_<cam>_<frame:06d>.jpg
-    OUT/labels/{train,val}/<scene>_<cam>_<frame:06d>.txt    "0 cx cy w h" (normalised), one per person
+    OUT/labels/{train,val}/<scene>_<cam>_<frame:06d>.txt    "0 cx cy w h" (normalised), per person
     OUT/data.yaml                                           path, train, val, names {0: person}
     OUT/export.json                                         parameters and counts
 
@@ -54,7 +54,10 @@ def _scene_info(scene: Path) -> tuple[list[str], int, float]:
     """Camera ids, number of frames and fps of a scene folder (from scene.json)."""
     meta_path = scene / "scene.json"
     if not meta_path.exists():
-        raise ValueError(f"{scene}: not a simulated scene folder (no scene.json); make one with python -m mtmc.synth")
+        raise ValueError(
+            f"{scene}: not a simulated scene folder (no scene.json); "
+            "make one with python -m mtmc.synth"
+        )
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     return [c["id"] for c in meta["cameras"]], int(meta["n_frames"]), float(meta["fps"])
 
@@ -69,7 +72,10 @@ def _boxes(scene: Path, cam: str, box: str, min_visibility: float) -> dict[int, 
             out.setdefault(int(f), []).append(b)
     else:
         kitti = read_kitti_folder(scene / "labels" / "kitti" / cam)
-        vis = {(int(f), int(i)): v for f, i, v in zip(gt.frame, gt.track_id, gt.visibility, strict=True)}
+        vis = {
+            (int(f), int(i)): v
+            for f, i, v in zip(gt.frame, gt.track_id, gt.visibility, strict=True)
+        }
         for f, i, b in zip(kitti.frame, kitti.track_id, kitti.xyxy, strict=True):
             if vis.get((int(f), int(i)), 0.0) >= max(min_visibility, 1e-9):
                 out.setdefault(int(f), []).append(b)
@@ -113,7 +119,9 @@ def export_yolo(
     counts = {"train": {"images": 0, "boxes": 0}, "val": {"images": 0, "boxes": 0}}
     total = sum(len(cams) * len(range(0, n, every)) for cams, n, _ in infos)
     bar = tqdm(total=total, desc="exporting", unit="image", file=sys.stderr, disable=not progress)
-    for k, (scene, name, (cams, n_frames, fps)) in enumerate(zip(scenes, names, infos, strict=True)):
+    for k, (scene, name, (cams, n_frames, fps)) in enumerate(
+        zip(scenes, names, infos, strict=True)
+    ):
         val_from = int(np.ceil((1.0 - val_share) * n_frames))  # 0-based first validation frame
         gap = int(round(GAP_S * fps))
         for cam in cams:
@@ -125,7 +133,10 @@ def export_yolo(
                 for f in range(n_frames):
                     ok, image = cap.read()
                     if not ok:
-                        raise ValueError(f"{scene}/videos/{cam}.mp4: ends at frame {f}, scene.json says {n_frames}")
+                        raise ValueError(
+                            f"{scene}/videos/{cam}.mp4: ends at frame {f}, "
+                            f"scene.json says {n_frames}"
+                        )
                     if f % every:
                         continue
                     if by_scene:
@@ -138,8 +149,11 @@ def export_yolo(
                     else:
                         split = "train"
                     stem = f"{name}_{cam}_{f + 1:06d}"
-                    cv2.imwrite(str(out / "images" / split / f"{stem}.jpg"), image,
-                                [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+                    cv2.imwrite(
+                        str(out / "images" / split / f"{stem}.jpg"),
+                        image,
+                        [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY],
+                    )
                     h, w = image.shape[:2]
                     lines = []
                     for x1, y1, x2, y2 in boxes.get(f + 1, np.zeros((0, 4))):
@@ -147,16 +161,26 @@ def export_yolo(
                         y1, y2 = np.clip([y1, y2], 0, h)
                         if x2 - x1 < 1 or y2 - y1 < 1:
                             continue
-                        lines.append(f"0 {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} {(x2 - x1) / w:.6f} "
-                                     f"{(y2 - y1) / h:.6f}\n")
-                    (out / "labels" / split / f"{stem}.txt").write_text("".join(lines), encoding="utf-8")
+                        lines.append(
+                            f"0 {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} "
+                            f"{(x2 - x1) / w:.6f} "
+                            f"{(y2 - y1) / h:.6f}\n"
+                        )
+                    (out / "labels" / split / f"{stem}.txt").write_text(
+                        "".join(lines), encoding="utf-8"
+                    )
                     counts[split]["images"] += 1
                     counts[split]["boxes"] += len(lines)
                     bar.update(1)
             finally:
                 cap.release()
     bar.close()
-    data = {"path": str(out.resolve()), "train": "images/train", "val": "images/val", "names": {0: "person"}}
+    data = {
+        "path": str(out.resolve()),
+        "train": "images/train",
+        "val": "images/val",
+        "names": {0: "person"},
+    }
     (out / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     summary = {
         "scenes": [str(s) for s in scenes],
@@ -173,27 +197,49 @@ def export_yolo(
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m mtmc.synth.export_yolo",
-                                description="Export simulated scenes as a YOLO person-detection dataset.")
-    p.add_argument("--scenes", nargs="+", required=True, type=Path, help="scene folders written by mtmc.synth")
+    p = argparse.ArgumentParser(
+        prog="python -m mtmc.synth.export_yolo",
+        description="Export simulated scenes as a YOLO person-detection dataset.",
+    )
+    p.add_argument(
+        "--scenes", nargs="+", required=True, type=Path, help="scene folders written by mtmc.synth"
+    )
     p.add_argument("--out", required=True, type=Path, help="dataset folder (created)")
     p.add_argument("--every", type=int, default=5, help="export every N-th frame (default 5)")
     p.add_argument("--val-share", type=float, default=0.2, help="validation share (default 0.2)")
-    p.add_argument("--min-visibility", type=float, default=0.1,
-                   help="label people at least this visible (default 0.1)")
-    p.add_argument("--box", choices=("full", "visible"), default="full",
-                   help="full-body boxes clipped to the image (default) or visible-pixel boxes")
+    p.add_argument(
+        "--min-visibility",
+        type=float,
+        default=0.1,
+        help="label people at least this visible (default 0.1)",
+    )
+    p.add_argument(
+        "--box",
+        choices=("full", "visible"),
+        default="full",
+        help="full-body boxes clipped to the image (default) or visible-pixel boxes",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     try:
-        summary = export_yolo(args.scenes, args.out, every=args.every, val_share=args.val_share,
-                              min_visibility=args.min_visibility, box=args.box, progress=not args.quiet)
+        summary = export_yolo(
+            args.scenes,
+            args.out,
+            every=args.every,
+            val_share=args.val_share,
+            min_visibility=args.min_visibility,
+            box=args.box,
+            progress=not args.quiet,
+        )
     except ValueError as exc:
         print(f"export_yolo: {exc}", file=sys.stderr)
         return 2
     c = summary["counts"]
-    print(f"wrote {args.out}: train {c['train']['images']} images / {c['train']['boxes']} boxes, "
-          f"val {c['val']['images']} images / {c['val']['boxes']} boxes ({summary['split']})", file=sys.stderr)
+    print(
+        f"wrote {args.out}: train {c['train']['images']} images / {c['train']['boxes']} boxes, "
+        f"val {c['val']['images']} images / {c['val']['boxes']} boxes ({summary['split']})",
+        file=sys.stderr,
+    )
     return 0
 
 

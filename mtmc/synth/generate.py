@@ -49,8 +49,13 @@ COVERAGE_CELL_M = 0.25
 PROGRESS_EVERY = 10  # frames between progress messages from a worker
 
 
-def _render_video(scene: Scene, cam_index: int, textures: WorldTextures, video_path: str,
-                  progress: queue.Queue | None) -> CameraLabels:
+def _render_video(
+    scene: Scene,
+    cam_index: int,
+    textures: WorldTextures,
+    video_path: str,
+    progress: queue.Queue | None,
+) -> CameraLabels:
     """Render one camera into ``video_path`` (mp4v); runs in a worker process."""
     bodies = [build_body(app, scene.tracks, p) for p, app in enumerate(scene.people)]
     w, h = scene.config.image_size_wh
@@ -67,7 +72,9 @@ def _render_video(scene: Scene, cam_index: int, textures: WorldTextures, video_p
             progress.put(PROGRESS_EVERY)
 
     try:
-        labels = render_camera(scene, cam_index, textures=textures, bodies=bodies, on_frame=on_frame)
+        labels = render_camera(
+            scene, cam_index, textures=textures, bodies=bodies, on_frame=on_frame
+        )
     finally:
         writer.release()
     if progress is not None and done % PROGRESS_EVERY:
@@ -79,9 +86,15 @@ def _worker_init() -> None:
     cv2.setNumThreads(1)  # parallelism comes from the processes
 
 
-def write_scene(scene: Scene, out_dir: Path, *, workers: int | None = None, progress: bool = True,
-                started: float | None = None) -> dict:
-    """Render and write every file of ``scene`` into ``out_dir``; returns the ``scene.json`` dict."""
+def write_scene(
+    scene: Scene,
+    out_dir: Path,
+    *,
+    workers: int | None = None,
+    progress: bool = True,
+    started: float | None = None,
+) -> dict:
+    """Render and write every file of ``scene`` into ``out_dir``; returns ``scene.json``'s dict."""
     t0 = time.perf_counter() if started is None else started
     cfg = scene.config
     out = Path(out_dir)
@@ -106,7 +119,10 @@ def write_scene(scene: Scene, out_dir: Path, *, workers: int | None = None, prog
             with ctx.Manager() as manager:
                 q = manager.Queue()
                 with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init) as pool:
-                    futures = [pool.submit(_render_video, scene, k, textures, videos[k], q) for k in range(n_cams)]
+                    futures = [
+                        pool.submit(_render_video, scene, k, textures, videos[k], q)
+                        for k in range(n_cams)
+                    ]
                     while not all(fu.done() for fu in futures):
                         try:
                             bar.update(q.get(timeout=0.2))
@@ -125,18 +141,34 @@ def write_scene(scene: Scene, out_dir: Path, *, workers: int | None = None, prog
         write_mot_gt(out / "gt" / f"{lab.camera_id}.txt", lab)
         write_kitti_labels(out / "labels" / "kitti", lab, scene.tracks.n_frames)
     write_calibration(out, scene.cameras, cfg.fps, cfg.cameras.max_range_m)
-    write_cams_yaml(out, _run_name(out, cfg), [s.id for s in scene.cameras],
-                    header=f"written by python -m mtmc.synth (preset {cfg.name}, seed {cfg.seed})")
+    write_cams_yaml(
+        out,
+        _run_name(out, cfg),
+        [s.id for s in scene.cameras],
+        header=f"written by python -m mtmc.synth (preset {cfg.name}, seed {cfg.seed})",
+    )
 
     # top views and coverage
     floor_png, floor_meta = floor_image(scene.world, textures)
     cv2.imwrite(str(out / "floor.png"), floor_png)
     write_json(out / "floor.json", floor_meta)
-    counts, walkable = coverage_grid(scene.world, scene.cameras, cfg.cameras.max_range_m, COVERAGE_CELL_M)
+    counts, walkable = coverage_grid(
+        scene.world, scene.cameras, cfg.cameras.max_range_m, COVERAGE_CELL_M
+    )
     shares = coverage_shares(counts, walkable)
-    cv2.imwrite(str(out / "coverage.png"),
-                coverage_image(scene.world, textures, scene.cameras, counts, walkable, COVERAGE_CELL_M, shares,
-                               cfg.cameras.max_range_m))
+    cv2.imwrite(
+        str(out / "coverage.png"),
+        coverage_image(
+            scene.world,
+            textures,
+            scene.cameras,
+            counts,
+            walkable,
+            COVERAGE_CELL_M,
+            shares,
+            cfg.cameras.max_range_m,
+        ),
+    )
 
     summary = scene_summary(scene, labels, shares)
     summary["generation_time_s"] = round(time.perf_counter() - t0, 2)
@@ -161,7 +193,9 @@ def scene_summary(scene: Scene, labels: list[CameraLabels], shares: dict[str, fl
         entry["walking_group"] = int(tr.group[p])
         entry["first_frame"] = int(frames[0]) + 1 if len(frames) else None
         entry["last_frame"] = int(frames[-1]) + 1 if len(frames) else None
-        entry["boxes_per_camera"] = {lab.camera_id: int((lab.person_id == app.person_id).sum()) for lab in labels}
+        entry["boxes_per_camera"] = {
+            lab.camera_id: int((lab.person_id == app.person_id).sum()) for lab in labels
+        }
         people.append(entry)
     return {
         "format": "mtmc-synth-scene/1",
@@ -175,22 +209,41 @@ def scene_summary(scene: Scene, labels: list[CameraLabels], shares: dict[str, fl
             "size_m": list(scene.world.size_m),
             "style": scene.world.style,
             "n_boxes": scene.world.n_boxes,
-            "doors": [{"side": d.side, "center_m": round(d.center_m, 3), "width_m": round(d.width_m, 3)}
-                      for d in scene.world.doors],
+            "doors": [
+                {"side": d.side, "center_m": round(d.center_m, 3), "width_m": round(d.width_m, 3)}
+                for d in scene.world.doors
+            ],
         },
         "cameras": [spec.to_json() for spec in scene.cameras],
         "people": people,
-        "lookalike_groups": sorted({app.lookalike_group for app in scene.people if app.lookalike_group}),
-        "coverage": {**shares, "cell_m": COVERAGE_CELL_M,
-                     "definition": "share of walkable floor cells where a standing person is fully in the image "
-                                   "of at least k cameras with a free line of sight to the chest"},
-        "labels": {lab.camera_id: {"mot_rows": len(lab.frame), "kitti_rows": int((lab.visibility > 0).sum())}
-                   for lab in labels},
-        "platform": {"python": platform.python_version(), "opencv": cv2.__version__, "numpy": np.__version__},
+        "lookalike_groups": sorted(
+            {app.lookalike_group for app in scene.people if app.lookalike_group}
+        ),
+        "coverage": {
+            **shares,
+            "cell_m": COVERAGE_CELL_M,
+            "definition": "share of walkable floor cells where a standing person is fully "
+            "in the image "
+            "of at least k cameras with a free line of sight to the chest",
+        },
+        "labels": {
+            lab.camera_id: {
+                "mot_rows": len(lab.frame),
+                "kitti_rows": int((lab.visibility > 0).sum()),
+            }
+            for lab in labels
+        },
+        "platform": {
+            "python": platform.python_version(),
+            "opencv": cv2.__version__,
+            "numpy": np.__version__,
+        },
     }
 
 
-def generate(cfg: SynthConfig, out_dir: Path, *, workers: int | None = None, progress: bool = True) -> dict:
+def generate(
+    cfg: SynthConfig, out_dir: Path, *, workers: int | None = None, progress: bool = True
+) -> dict:
     """Build the scene of ``cfg`` and write it into ``out_dir``; returns the ``scene.json`` dict."""
     started = time.perf_counter()
     scene = build_scene(cfg)

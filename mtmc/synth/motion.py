@@ -68,13 +68,15 @@ class Tracks:
 
     @staticmethod
     def standing(xy_m: np.ndarray, heading_rad: np.ndarray, n_frames: int) -> Tracks:
-        """People standing still at ``xy_m`` (P, 2) for ``n_frames`` frames (tests, custom scenes)."""
+        """People standing still at ``xy_m`` (P, 2) for ``n_frames`` frames (tests, custom)."""
         xy = np.asarray(xy_m, dtype=np.float64).reshape(-1, 2)
         p = len(xy)
         return Tracks(
             present=np.ones((p, n_frames), dtype=bool),
             xy_m=np.repeat(xy[:, None], n_frames, axis=1),
-            heading_rad=np.repeat(np.asarray(heading_rad, dtype=np.float64).reshape(p, 1), n_frames, axis=1),
+            heading_rad=np.repeat(
+                np.asarray(heading_rad, dtype=np.float64).reshape(p, 1), n_frames, axis=1
+            ),
             speed_mps=np.zeros((p, n_frames)),
             phase_rad=np.zeros((p, n_frames)),
             carrying=np.zeros((p, n_frames), dtype=bool),
@@ -193,7 +195,9 @@ def simulate_motion(
         enter_t = 0.0 if present else float(rng.uniform(0.0, 0.6 * duration))
         leaves = rng.random() < cfg.leave_share
         earliest = max(enter_t + min(15.0, 0.3 * duration), 0.45 * duration)
-        leave_t = float(rng.uniform(earliest, duration)) if leaves and earliest < duration else math.inf
+        leave_t = (
+            float(rng.uniform(earliest, duration)) if leaves and earliest < duration else math.inf
+        )
         agents.append(
             _Agent(
                 index=i,
@@ -228,13 +232,20 @@ def simulate_motion(
         if t >= a.leave_t and not a.exiting:
             a.exiting = True
             dists = [np.linalg.norm(d.point(world.size_m, DOOR_INSET_M) - a.pos) for d in doors]
-            door = doors[int(np.argmin(dists))] if rng.random() < 0.6 else doors[int(rng.integers(len(doors)))]
+            door = (
+                doors[int(np.argmin(dists))]
+                if rng.random() < 0.6
+                else doors[int(rng.integers(len(doors)))]
+            )
             goal, facing, stop = door.point(world.size_m, DOOR_INSET_M), None, 0.0
         else:
             for _ in range(20):
                 if len(spots) and rng.random() < 0.7:
                     j = int(rng.integers(len(spots)))
-                    goal, facing = spots[j] + rng.uniform(-0.3, 0.3, 2) * [1, 0], float(spot_facing[j])
+                    goal, facing = (
+                        spots[j] + rng.uniform(-0.3, 0.3, 2) * [1, 0],
+                        float(spot_facing[j]),
+                    )
                 else:
                     goal, facing = random_free_point(), None
                 if np.linalg.norm(goal - a.pos) > 3.0:
@@ -260,7 +271,11 @@ def simulate_motion(
             _, tangent = (lead.pos, np.array([math.cos(lead.heading), math.sin(lead.heading)]))
             normal = np.array([-tangent[1], tangent[0]])
             cand = lead.pos - tangent * GROUP_LAG_M * 0.5 + normal * a.slot * GROUP_SIDE_M
-            a.pos = cand if world.nav.is_free(cand, MIN_CLEARANCE_M)[0] else lead.pos - tangent * GROUP_LAG_M
+            a.pos = (
+                cand
+                if world.nav.is_free(cand, MIN_CLEARANCE_M)[0]
+                else lead.pos - tangent * GROUP_LAG_M
+            )
             a.heading = lead.heading
             a.state = lead.state
             return
@@ -290,7 +305,11 @@ def simulate_motion(
     for f in range(n_frames):
         for i in update_order:
             a = agents[i]
-            if a.state == "waiting" and t >= a.enter_t - 1e-9 and (a.leader < 0 or agents[a.leader].state != "waiting"):
+            if (
+                a.state == "waiting"
+                and t >= a.enter_t - 1e-9
+                and (a.leader < 0 or agents[a.leader].state != "waiting")
+            ):
                 activate(a, t)
             if a.state in ("walk", "stop"):
                 present[i, f] = True
@@ -335,7 +354,9 @@ def _move(a: _Agent, new_pos: np.ndarray, dt: float, face: float | None = None) 
     a.phase = (a.phase + 2 * math.pi * dist / stride) % (2 * math.pi)
 
 
-def _step_leader(a: _Agent, agents: list[_Agent], world: World, dt: float, t: float, plan_leg) -> None:
+def _step_leader(
+    a: _Agent, agents: list[_Agent], world: World, dt: float, t: float, plan_leg
+) -> None:
     if a.state == "stop":
         a.timer -= dt
         _move(a, a.pos.copy(), dt, a.stop_facing if a.stop_facing is not None else a.heading)
@@ -364,7 +385,9 @@ def _step_leader(a: _Agent, agents: list[_Agent], world: World, dt: float, t: fl
         b_dir = np.array([math.cos(b.heading), math.sin(b.heading)])
         oncoming = b.state == "walk" and float(b_dir @ tangent) < -0.3
         if oncoming or b.state == "stop" or b.speed_smooth < 0.6 * a.v_pref:
-            offset_target = -PASS_OFFSET_M if side > 0.1 else PASS_OFFSET_M  # keep right when unsure
+            offset_target = (
+                -PASS_OFFSET_M if side > 0.1 else PASS_OFFSET_M
+            )  # keep right when unsure
         elif d < 1.6:
             v_target = min(v_target, max(0.0, b.speed_smooth * (d - 0.7) / 0.9))
     # 2. slow down at the end of the walk

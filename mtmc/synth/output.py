@@ -1,4 +1,4 @@
-"""Files a scene is written as: cams.yaml, calibration, ground truth, labels, floor and coverage maps.
+"""A scene's files: cams.yaml, calibration, ground truth, labels, floor and coverage maps.
 
 Layout of a scene folder::
 
@@ -48,8 +48,16 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 FLOOR_PNG_PX_PER_M = 20.0
 FLOOR_PNG_PAD_PX = 36
 COVERAGE_COLORS_BGR = [(60, 60, 220), (40, 150, 245), (40, 220, 235), (80, 210, 120), (60, 160, 40)]
-CAMERA_COLORS_BGR = [(220, 120, 30), (40, 40, 220), (200, 60, 200), (30, 160, 30), (0, 140, 255),
-                     (160, 160, 30), (120, 60, 20), (90, 30, 160)]
+CAMERA_COLORS_BGR = [
+    (220, 120, 30),
+    (40, 40, 220),
+    (200, 60, 200),
+    (30, 160, 30),
+    (0, 140, 255),
+    (160, 160, 30),
+    (120, 60, 20),
+    (90, 30, 160),
+]
 
 
 def pipeline_models(repo_root: Path = REPO_ROOT) -> dict[str, dict]:
@@ -65,16 +73,21 @@ def pipeline_models(repo_root: Path = REPO_ROOT) -> dict[str, dict]:
         detector: dict = {"backend": "yolo", "weights": str(detector_weights.resolve())}
     else:
         detector = {"backend": "file", "file_pattern": "gt/{camera}.txt"}
-    return {"detector": detector, "reid": {"model": str(reid_model.resolve()) if reid_model.exists() else None}}
+    return {
+        "detector": detector,
+        "reid": {"model": str(reid_model.resolve()) if reid_model.exists() else None},
+    }
 
 
-def write_cams_yaml(out_dir: Path, name: str, camera_ids: list[str], header: str = "",
-                    repo_root: Path = REPO_ROOT) -> Path:
+def write_cams_yaml(
+    out_dir: Path, name: str, camera_ids: list[str], header: str = "", repo_root: Path = REPO_ROOT
+) -> Path:
     """Write ``out_dir/cams.yaml`` with relative paths to the scene's videos, calibration and gt."""
     data = {
         "name": name,
         "cameras": [
-            {"id": cid, "source": f"videos/{cid}.mp4", "calibration": f"calibration/{cid}.json"} for cid in camera_ids
+            {"id": cid, "source": f"videos/{cid}.mp4", "calibration": f"calibration/{cid}.json"}
+            for cid in camera_ids
         ],
         **pipeline_models(repo_root),
         "eval": {"world": "gt/world.txt", "mot": "gt/{camera}.txt"},
@@ -85,13 +98,25 @@ def write_cams_yaml(out_dir: Path, name: str, camera_ids: list[str], header: str
     return path
 
 
-def write_calibration(out_dir: Path, cameras: list[CameraSpec], fps: float, max_range_m: float) -> None:
+def write_calibration(
+    out_dir: Path, cameras: list[CameraSpec], fps: float, max_range_m: float
+) -> None:
     """``calibration/<cam>.json`` (full model) and the Metropolis-style ``calibration.json``."""
     for spec in cameras:
-        save_camera(spec.camera, Path(out_dir) / "calibration" / f"{spec.id}.json",
-                    source="mtmc.synth", position_m=list(spec.position_m), hfov_deg=spec.hfov_deg)
-    write_metropolis({s.id: s.camera for s in cameras}, Path(out_dir) / "calibration.json", fps=fps,
-                     n_points=12, max_range_m=max_range_m)
+        save_camera(
+            spec.camera,
+            Path(out_dir) / "calibration" / f"{spec.id}.json",
+            source="mtmc.synth",
+            position_m=list(spec.position_m),
+            hfov_deg=spec.hfov_deg,
+        )
+    write_metropolis(
+        {s.id: s.camera for s in cameras},
+        Path(out_dir) / "calibration.json",
+        fps=fps,
+        n_points=12,
+        max_range_m=max_range_m,
+    )
 
 
 def write_world_gt(path: Path, tracks, person_ids: list[int]) -> Path:
@@ -114,8 +139,14 @@ def write_world_gt(path: Path, tracks, person_ids: list[int]) -> Path:
 def write_mot_gt(path: Path, labels: CameraLabels) -> Path:
     """MOTChallenge gt of one camera: the full-body box clipped to the image, visibility."""
     xyxy = labels.xyxy_full
-    table = MotTable.from_xyxy(labels.frame, labels.person_id, xyxy, confidence=np.ones(len(xyxy)),
-                               class_id=np.ones(len(xyxy)), visibility=labels.visibility)
+    table = MotTable.from_xyxy(
+        labels.frame,
+        labels.person_id,
+        xyxy,
+        confidence=np.ones(len(xyxy)),
+        class_id=np.ones(len(xyxy)),
+        visibility=labels.visibility,
+    )
     return write_mot(path, table.sorted(), kind="gt")
 
 
@@ -149,10 +180,14 @@ def write_kitti_labels(root: Path, labels: CameraLabels, n_frames: int) -> None:
 # top views
 
 
-def floor_transform(world: World, px_per_m: float = FLOOR_PNG_PX_PER_M, pad_px: int = FLOOR_PNG_PAD_PX) -> np.ndarray:
-    """T_floor_m_to_px (3, 3): ``[u, v, 1] ~ T @ [x_m, y_m, 1]``; image x right = +x, image up = +y."""
+def floor_transform(
+    world: World, px_per_m: float = FLOOR_PNG_PX_PER_M, pad_px: int = FLOOR_PNG_PAD_PX
+) -> np.ndarray:
+    """T_floor_m_to_px (3, 3): ``[u, v, 1] ~ T @ [x_m, y_m, 1]``; image right = +x, up = +y."""
     _, d = world.size_m
-    return np.array([[px_per_m, 0.0, pad_px], [0.0, -px_per_m, pad_px + d * px_per_m], [0.0, 0.0, 1.0]])
+    return np.array(
+        [[px_per_m, 0.0, pad_px], [0.0, -px_per_m, pad_px + d * px_per_m], [0.0, 0.0, 1.0]]
+    )
 
 
 def _to_px(T: np.ndarray, xy_m: np.ndarray) -> np.ndarray:
@@ -160,24 +195,41 @@ def _to_px(T: np.ndarray, xy_m: np.ndarray) -> np.ndarray:
     return xy @ T[:2, :2].T + T[:2, 2]
 
 
-def floor_image(world: World, textures: WorldTextures, px_per_m: float = FLOOR_PNG_PX_PER_M,
-                pad_px: int = FLOOR_PNG_PAD_PX) -> tuple[np.ndarray, dict]:
+def floor_image(
+    world: World,
+    textures: WorldTextures,
+    px_per_m: float = FLOOR_PNG_PX_PER_M,
+    pad_px: int = FLOOR_PNG_PAD_PX,
+) -> tuple[np.ndarray, dict]:
     """Top view (BGR image) of floor, shelves, doors and a 1 m grid, and its ``floor.json`` dict."""
     w, d = world.size_m
     T = floor_transform(world, px_per_m, pad_px)
     W, H = int(round(w * px_per_m)) + 2 * pad_px, int(round(d * px_per_m)) + 2 * pad_px
     img = np.full((H, W, 3), 40, np.uint8)
-    floor = cv2.resize(textures.floor, (int(round(w * px_per_m)), int(round(d * px_per_m))), interpolation=cv2.INTER_AREA)
+    floor = cv2.resize(
+        textures.floor,
+        (int(round(w * px_per_m)), int(round(d * px_per_m))),
+        interpolation=cv2.INTER_AREA,
+    )
     img[pad_px : pad_px + floor.shape[0], pad_px : pad_px + floor.shape[1]] = floor[::-1]
     grid = img.copy()
     for k in range(int(w) + 1):
         u = int(round(_to_px(T, [k, 0])[0, 0]))
-        cv2.line(grid, (u, pad_px), (u, H - pad_px), (255, 255, 255) if k % 5 else (230, 230, 230), 1)
+        cv2.line(
+            grid, (u, pad_px), (u, H - pad_px), (255, 255, 255) if k % 5 else (230, 230, 230), 1
+        )
     for k in range(int(d) + 1):
         v = int(round(_to_px(T, [0, k])[0, 1]))
-        cv2.line(grid, (pad_px, v), (W - pad_px, v), (255, 255, 255) if k % 5 else (230, 230, 230), 1)
+        cv2.line(
+            grid, (pad_px, v), (W - pad_px, v), (255, 255, 255) if k % 5 else (230, 230, 230), 1
+        )
     img = cv2.addWeighted(img, 0.7, grid, 0.3, 0)
-    fills = {RACK: (60, 110, 175), GONDOLA: (205, 205, 200), PALLET: (90, 140, 180), COUNTER: (70, 70, 75)}
+    fills = {
+        RACK: (60, 110, 175),
+        GONDOLA: (205, 205, 200),
+        PALLET: (90, 140, 180),
+        COUNTER: (70, 70, 75),
+    }
     for lo, hi, kind in zip(world.box_min, world.box_max, world.box_kind, strict=True):
         p0 = _to_px(T, lo[:2])[0]
         p1 = _to_px(T, hi[:2])[0]
@@ -186,11 +238,17 @@ def floor_image(world: World, textures: WorldTextures, px_per_m: float = FLOOR_P
         cv2.rectangle(img, a, b, fills[int(kind)], -1)
         cv2.rectangle(img, a, b, (150, 80, 25) if kind == RACK else (40, 40, 40), 1)
     lo_px, hi_px = _to_px(T, [[0, 0], [w, d]]).round().astype(int)
-    cv2.rectangle(img, (int(lo_px[0]), int(hi_px[1])), (int(hi_px[0]), int(lo_px[1])), (20, 20, 20), 3)
+    cv2.rectangle(
+        img, (int(lo_px[0]), int(hi_px[1])), (int(hi_px[0]), int(lo_px[1])), (20, 20, 20), 3
+    )
     for door in world.doors:
         c = door.point(world.size_m, 0.0)
         along = np.array([1.0, 0.0]) if door.side in ("south", "north") else np.array([0.0, 1.0])
-        ends = _to_px(T, [c - along * door.width_m / 2, c + along * door.width_m / 2]).round().astype(int)
+        ends = (
+            _to_px(T, [c - along * door.width_m / 2, c + along * door.width_m / 2])
+            .round()
+            .astype(int)
+        )
         cv2.line(img, tuple(ends[0].tolist()), tuple(ends[1].tolist()), (60, 200, 60), 5)
         label_at = _to_px(T, door.point(world.size_m, -0.9))[0]
         _text(img, "door", label_at, 0.38, (60, 200, 60), center=True)
@@ -203,16 +261,23 @@ def floor_image(world: World, textures: WorldTextures, px_per_m: float = FLOOR_P
     meta = {
         "px_per_m": px_per_m,
         "origin_m": [float(-pad_px / px_per_m), float(d + pad_px / px_per_m)],
-        "origin_note": "floor point (x, y) in metres at pixel (0, 0), the top-left corner; image y points to -y",
+        "origin_note": "floor point (x, y) in metres at pixel (0, 0), the top-left corner; "
+        "image y points to -y",
         "T_floor_m_to_px": T.tolist(),
         "image_size_wh": [W, H],
         "floor_size_m": [w, d],
         "boxes": [
-            {"kind": BOX_KINDS[int(k)], "min_m": lo.round(3).tolist(), "max_m": hi.round(3).tolist()}
+            {
+                "kind": BOX_KINDS[int(k)],
+                "min_m": lo.round(3).tolist(),
+                "max_m": hi.round(3).tolist(),
+            }
             for lo, hi, k in zip(world.box_min, world.box_max, world.box_kind, strict=True)
         ],
-        "doors": [{"side": d_.side, "center_m": round(d_.center_m, 3), "width_m": round(d_.width_m, 3)}
-                  for d_ in world.doors],
+        "doors": [
+            {"side": d_.side, "center_m": round(d_.center_m, 3), "width_m": round(d_.width_m, 3)}
+            for d_ in world.doors
+        ],
     }
     return img, meta
 
@@ -223,12 +288,29 @@ def _text(img: np.ndarray, text: str, at, scale: float, color, center: bool = Fa
     if center:
         x -= tw / 2
         y += th / 2
-    cv2.putText(img, text, (int(round(x)), int(round(y))), cv2.FONT_HERSHEY_SIMPLEX, scale, color, 1, cv2.LINE_AA)
+    cv2.putText(
+        img,
+        text,
+        (int(round(x)), int(round(y))),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        color,
+        1,
+        cv2.LINE_AA,
+    )
 
 
-def coverage_image(world: World, textures: WorldTextures, cameras: list[CameraSpec], counts: np.ndarray,
-                   walkable: np.ndarray, cell_m: float, shares: dict[str, float], max_range_m: float) -> np.ndarray:
-    """Top view coloured by the number of cameras seeing each walkable floor cell, cameras and views."""
+def coverage_image(
+    world: World,
+    textures: WorldTextures,
+    cameras: list[CameraSpec],
+    counts: np.ndarray,
+    walkable: np.ndarray,
+    cell_m: float,
+    shares: dict[str, float],
+    max_range_m: float,
+) -> np.ndarray:
+    """Top view coloured by how many cameras see each walkable floor cell, with the cameras."""
     base, _ = floor_image(world, textures)
     T = floor_transform(world)
     ppm = FLOOR_PNG_PX_PER_M
@@ -241,8 +323,13 @@ def coverage_image(world: World, textures: WorldTextures, cameras: list[CameraSp
                 continue
             p = _to_px(T, [j * cell_m, i * cell_m])[0]
             color = COVERAGE_COLORS_BGR[min(int(counts[i, j]), len(COVERAGE_COLORS_BGR) - 1)]
-            cv2.rectangle(overlay, (int(round(p[0])), int(round(p[1] - cell_px))),
-                          (int(round(p[0] + cell_px)) - 1, int(round(p[1])) - 1), color, -1)
+            cv2.rectangle(
+                overlay,
+                (int(round(p[0])), int(round(p[1] - cell_px))),
+                (int(round(p[0] + cell_px)) - 1, int(round(p[1])) - 1),
+                color,
+                -1,
+            )
     img = cv2.addWeighted(base, 0.45, overlay, 0.55, 0)
     room = box(0, 0, *world.size_m)
     for k, spec in enumerate(cameras):
@@ -254,8 +341,15 @@ def coverage_image(world: World, textures: WorldTextures, cameras: list[CameraSp
                 cv2.polylines(img, [ring], True, color, 1, cv2.LINE_AA)
         c = _to_px(T, spec.position_m[:2])[0]
         t = _to_px(T, spec.target_m[:2])[0]
-        cv2.arrowedLine(img, tuple(c.round().astype(int).tolist()), tuple(t.round().astype(int).tolist()), color, 2,
-                        cv2.LINE_AA, tipLength=0.15)
+        cv2.arrowedLine(
+            img,
+            tuple(c.round().astype(int).tolist()),
+            tuple(t.round().astype(int).tolist()),
+            color,
+            2,
+            cv2.LINE_AA,
+            tipLength=0.15,
+        )
         cv2.circle(img, tuple(c.round().astype(int).tolist()), 6, color, -1, cv2.LINE_AA)
         _text(img, spec.id, c + [8, -8], 0.5, (255, 255, 255))
     legend_h = 46
@@ -265,11 +359,20 @@ def coverage_image(world: World, textures: WorldTextures, cameras: list[CameraSp
     for n, color in enumerate(COVERAGE_COLORS_BGR):
         y0 = img.shape[0] + 8
         cv2.rectangle(out, (x, y0), (x + 14, y0 + 14), color, -1)
-        label = f"{n}+ cams" if n == len(COVERAGE_COLORS_BGR) - 1 else f"{n} cam" + ("s" if n != 1 else "")
+        label = (
+            f"{n}+ cams"
+            if n == len(COVERAGE_COLORS_BGR) - 1
+            else f"{n} cam" + ("s" if n != 1 else "")
+        )
         _text(out, label, (x + 18, y0 + 12), 0.42, (235, 235, 235))
         x += 92
-    _text(out, f"seen by >=1: {shares['ge1']:.0%}   >=2: {shares['ge2']:.0%}   >=3: {shares['ge3']:.0%}",
-          (10, img.shape[0] + 38), 0.45, (235, 235, 235))
+    _text(
+        out,
+        f"seen by >=1: {shares['ge1']:.0%}   >=2: {shares['ge2']:.0%}   >=3: {shares['ge3']:.0%}",
+        (10, img.shape[0] + 38),
+        0.45,
+        (235, 235, 235),
+    )
     return out
 
 
@@ -277,4 +380,3 @@ def write_json(path: Path, data: dict) -> Path:
     path = Path(path)
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return path
-

@@ -44,10 +44,15 @@ SHADE_DARK, SHADE_LIGHT = 0.8, 1.08  # rim and centre brightness of round parts
 SHADOW_STRENGTH = 0.4
 NEAR_PLANE_M = 0.1
 BLOCK = 16  # JPEG MCU size: processed rectangles are aligned to it
-_INNER_SCALE = np.array([0.5, 0.85])  # lighter centre of a shaded hull part, relative to its outline
+_INNER_SCALE = np.array(
+    [0.5, 0.85]
+)  # lighter centre of a shaded hull part, relative to its outline
 _UNIT_CIRCLE = np.stack(
-    [np.cos(np.linspace(0, 2 * math.pi, CIRCLE_POINTS, endpoint=False)),
-     np.sin(np.linspace(0, 2 * math.pi, CIRCLE_POINTS, endpoint=False))], axis=1
+    [
+        np.cos(np.linspace(0, 2 * math.pi, CIRCLE_POINTS, endpoint=False)),
+        np.sin(np.linspace(0, 2 * math.pi, CIRCLE_POINTS, endpoint=False)),
+    ],
+    axis=1,
 )
 
 
@@ -118,17 +123,26 @@ class _Imager:
         self.w, self.h = w, h
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         r2 = ((xx - w / 2) ** 2 + (yy - h / 2) ** 2) / ((w / 2) ** 2 + (h / 2) ** 2)
-        self.vignette = np.repeat((1.0 - imaging.vignetting * r2).astype(np.float32)[..., None], 3, axis=2)
+        self.vignette = np.repeat(
+            (1.0 - imaging.vignetting * r2).astype(np.float32)[..., None], 3, axis=2
+        )
         x = np.arange(256, dtype=np.float64) / 255.0
-        lut = [255.0 * np.clip(imaging.exposure * g * x, 0, 1) ** (1.0 / imaging.gamma) for g in imaging.wb_gains_bgr]
+        lut = [
+            255.0 * np.clip(imaging.exposure * g * x, 0, 1) ** (1.0 / imaging.gamma)
+            for g in imaging.wb_gains_bgr
+        ]
         self.lut = np.clip(np.stack(lut, axis=-1) + 0.5, 0, 255).astype(np.uint8).reshape(1, 256, 3)
-        self.margin = int(math.ceil(3 * imaging.blur_sigma_px)) + 1 if imaging.blur_sigma_px > 0 else 0
+        self.margin = (
+            int(math.ceil(3 * imaging.blur_sigma_px)) + 1 if imaging.blur_sigma_px > 0 else 0
+        )
         self.rng = np.random.default_rng(seed)
         self.noise: list[tuple[np.ndarray, np.ndarray]] = []
         if imaging.noise_sigma > 0:
             for _ in range(4):
                 n = self.rng.normal(0.0, imaging.noise_sigma, size=(h + 32, w + 32, 3))
-                self.noise.append((np.clip(n, 0, 255).astype(np.uint8), np.clip(-n, 0, 255).astype(np.uint8)))
+                self.noise.append(
+                    (np.clip(n, 0, 255).astype(np.uint8), np.clip(-n, 0, 255).astype(np.uint8))
+                )
 
     def process(self, raw: np.ndarray, y0: int, x0: int) -> np.ndarray:
         """Vignetting, LUT (white balance, exposure, gamma), saturation, blur, compression."""
@@ -141,7 +155,9 @@ class _Imager:
         if self.im.blur_sigma_px > 0:
             img = cv2.GaussianBlur(img, (0, 0), self.im.blur_sigma_px)
         if self.im.jpeg_quality < 100:
-            ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(self.im.jpeg_quality)])
+            ok, buf = cv2.imencode(
+                ".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(self.im.jpeg_quality)]
+            )
             img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
         return img
 
@@ -153,7 +169,9 @@ class _Imager:
         cv2.add(frame, pos[oy : oy + self.h, ox : ox + self.w], dst=frame)
         cv2.subtract(frame, neg[oy : oy + self.h, ox : ox + self.w], dst=frame)
 
-    def rects(self, dirty: list[tuple[int, int, int, int]]) -> list[tuple[tuple[int, int, int, int], tuple[int, int, int, int]]]:
+    def rects(
+        self, dirty: list[tuple[int, int, int, int]]
+    ) -> list[tuple[tuple[int, int, int, int], tuple[int, int, int, int]]]:
         """(write, process) rectangles (y0, y1, x0, x1) covering the dirty ones."""
         m = self.margin
         out = []
@@ -176,7 +194,12 @@ def _merge(rects: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, 
         out: list[tuple[int, int, int, int]] = []
         for r in rects:
             for k, o in enumerate(out):
-                if r[0] < o[1] + BLOCK and o[0] < r[1] + BLOCK and r[2] < o[3] + BLOCK and o[2] < r[3] + BLOCK:
+                if (
+                    r[0] < o[1] + BLOCK
+                    and o[0] < r[1] + BLOCK
+                    and r[2] < o[3] + BLOCK
+                    and o[2] < r[3] + BLOCK
+                ):
                     out[k] = (min(r[0], o[0]), max(r[1], o[1]), min(r[2], o[2]), max(r[3], o[3]))
                     merged = True
                     break
@@ -189,7 +212,15 @@ def _merge(rects: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, 
 class CameraRenderer:
     """Renders one camera's frames of a scene (static view and imaging prepared once)."""
 
-    def __init__(self, scene, cam_index: int, textures: WorldTextures, bodies: list[Body], *, effects: bool = True) -> None:
+    def __init__(
+        self,
+        scene,
+        cam_index: int,
+        textures: WorldTextures,
+        bodies: list[Body],
+        *,
+        effects: bool = True,
+    ) -> None:
         self.scene = scene
         self.spec: CameraSpec = scene.cameras[cam_index]
         self.cam = self.spec.camera
@@ -199,7 +230,9 @@ class CameraRenderer:
         self.bodies = bodies
         self.view: StaticView = render_static(scene.world, textures, self.cam, self.s)
         imaging = self.spec.imaging if effects else Imaging.neutral()
-        self.imager = _Imager(imaging, (self.w, self.h), seed=_camera_seed(scene.config.seed, cam_index))
+        self.imager = _Imager(
+            imaging, (self.w, self.h), seed=_camera_seed(scene.config.seed, cam_index)
+        )
         self.background = self.imager.process(self.view.color_bgr, 0, 0)
         self.K = self.cam.K
         self.R = self.cam.R_world_to_cam
@@ -272,7 +305,9 @@ class CameraRenderer:
                 ys = np.flatnonzero(mine.any(axis=1))
                 xs = np.flatnonzero(mine.any(axis=0))
                 vis_box = [x0 + xs[0] - 0.5, y0 + ys[0] - 0.5, x0 + xs[-1] + 0.5, y0 + ys[-1] + 0.5]
-                vis_box = [min(max(v, 0.0), lim) for v, lim in zip(vis_box, (w, h, w, h), strict=True)]
+                vis_box = [
+                    min(max(v, 0.0), lim) for v, lim in zip(vis_box, (w, h, w, h), strict=True)
+                ]
             else:
                 vis_box = [math.nan] * 4
             rows.append(self._label_row(f, p, box, vis_box, min(1.0, visible_px / full_px)))
@@ -285,7 +320,9 @@ class CameraRenderer:
         rows.sort(key=lambda r: r["person_id"])
         return frame, rows
 
-    def _shadow(self, raw: np.ndarray, idbuf: np.ndarray, p: int, f: int) -> tuple[int, int, int, int] | None:
+    def _shadow(
+        self, raw: np.ndarray, idbuf: np.ndarray, p: int, f: int
+    ) -> tuple[int, int, int, int] | None:
         """Darken the floor under person ``p``; the touched rectangle (y0, y1, x0, x1) or None."""
         xy = self.scene.tracks.xy_m[p, f]
         hd = self.scene.tracks.heading_rad[p, f]
@@ -300,7 +337,10 @@ class CameraRenderer:
         k = max(3, (int(0.35 * size) // 2) * 2 + 1)  # blur kernel: soft edges
         pad = k // 2 + 2
         x0, y0 = max(0, int(uv[:, 0].min()) - pad), max(0, int(uv[:, 1].min()) - pad)
-        x1, y1 = min(self.w, int(uv[:, 0].max()) + pad + 1), min(self.h, int(uv[:, 1].max()) + pad + 1)
+        x1, y1 = (
+            min(self.w, int(uv[:, 0].max()) + pad + 1),
+            min(self.h, int(uv[:, 1].max()) + pad + 1),
+        )
         if x1 <= x0 or y1 <= y0:
             return None
         mask = np.zeros((y1 - y0, x1 - x0), np.float32)
@@ -313,8 +353,16 @@ class CameraRenderer:
         raw[y0:y1, x0:x1] = np.clip(roi + 0.5, 0, 255).astype(np.uint8)
         return (y0, y1, x0, x1)
 
-    def _draw_person(self, raw: np.ndarray, body: Body, p: int, f: int, uv: np.ndarray, z: np.ndarray,
-                     roi: tuple[int, int, int, int]) -> tuple[int, np.ndarray]:
+    def _draw_person(
+        self,
+        raw: np.ndarray,
+        body: Body,
+        p: int,
+        f: int,
+        uv: np.ndarray,
+        z: np.ndarray,
+        roi: tuple[int, int, int, int],
+    ) -> tuple[int, np.ndarray]:
         """Draw one person into ``raw``; returns (pixels of the person alone, visible mask 1x)."""
         x0, y0, x1, y1 = roi
         s = self.s
@@ -334,12 +382,20 @@ class CameraRenderer:
         mean_z = np.add.reduceat(z, body.part_start) / counts
         mean_h = np.add.reduceat(body.points_m[f, :, 2], body.part_start) / counts
         # children are drawn right after their top ancestor, in order of nesting
-        key = mean_z[body.part_root] - 1e-4 * body.part_level - 1e-6 * np.arange(len(parts)) * (body.part_level > 0)
+        key = (
+            mean_z[body.part_root]
+            - 1e-4 * body.part_level
+            - 1e-6 * np.arange(len(parts)) * (body.part_level > 0)
+        )
         order = np.argsort(-key, kind="stable")
         factor = self.light[p, f] * (0.82 + 0.22 * np.clip(mean_h / body.height_m, 0, 1))
         base = body.part_color * factor[:, None]
         shaded = np.array([part.shaded for part in parts])
-        dark = np.clip(base * np.where(shaded, SHADE_DARK, 1.0)[:, None] + 0.5, 0, 255).astype(int).tolist()
+        dark = (
+            np.clip(base * np.where(shaded, SHADE_DARK, 1.0)[:, None] + 0.5, 0, 255)
+            .astype(int)
+            .tolist()
+        )
         light = np.clip(base * SHADE_LIGHT + 0.5, 0, 255).astype(int).tolist()
         radius_px = body.point_radius_m * fx / z * s * (1 << SHIFT)
         active = bool(body.active[f])
@@ -365,7 +421,9 @@ class CameraRenderer:
             cv2.fillConvexPoly(dep, hull, depth, cv2.LINE_8, SHIFT)
             if part.shaded:
                 if part.kind == CAPSULE:
-                    inner = (q[a:b, None, :] + 0.45 * r[:, None, None] * _UNIT_CIRCLE[None]).reshape(-1, 2)
+                    inner = (
+                        q[a:b, None, :] + 0.45 * r[:, None, None] * _UNIT_CIRCLE[None]
+                    ).reshape(-1, 2)
                     inner_hull = cv2.convexHull(inner.astype(np.int32))
                 else:
                     pts = hull.reshape(-1, 2)
@@ -381,7 +439,9 @@ class CameraRenderer:
             size = (x1 - x0, y1 - y0)
             visf = vis.astype(np.float32)
             alpha = cv2.resize(visf, size, interpolation=cv2.INTER_AREA)
-            premult = cv2.resize(col.astype(np.float32) * visf[..., None], size, interpolation=cv2.INTER_AREA)
+            premult = cv2.resize(
+                col.astype(np.float32) * visf[..., None], size, interpolation=cv2.INTER_AREA
+            )
             full_1x = cv2.resize(full.astype(np.float32), size, interpolation=cv2.INTER_AREA) >= 0.5
         else:
             alpha = vis.astype(np.float32)
@@ -408,10 +468,18 @@ class CameraRenderer:
         poly = np.concatenate([q[idx], q[n + idx][::-1]])
         return np.round(poly).astype(np.int32)
 
-    def _label_row(self, f: int, p: int, box: np.ndarray, vis_box: list[float], visibility: float) -> dict:
+    def _label_row(
+        self, f: int, p: int, box: np.ndarray, vis_box: list[float], visibility: float
+    ) -> dict:
         w, h = self.w, self.h
-        clipped = np.array([min(max(box[0], 0.0), w), min(max(box[1], 0.0), h),
-                            min(max(box[2], 0.0), w), min(max(box[3], 0.0), h)])
+        clipped = np.array(
+            [
+                min(max(box[0], 0.0), w),
+                min(max(box[1], 0.0), h),
+                min(max(box[2], 0.0), w),
+                min(max(box[3], 0.0), h),
+            ]
+        )
         area = (box[2] - box[0]) * (box[3] - box[1])
         area_in = (clipped[2] - clipped[0]) * (clipped[3] - clipped[1])
         truncation = float(np.clip(1.0 - area_in / area, 0.0, 1.0)) if area > 0 else 0.0
@@ -420,7 +488,9 @@ class CameraRenderer:
         foot_cam = self.R @ np.array([xy[0], xy[1], 0.0]) + self.t
         d_cam = self.R @ np.array([math.cos(hd), math.sin(hd), 0.0])
         rotation_y = math.atan2(-d_cam[2], d_cam[0])
-        alpha = (rotation_y - math.atan2(foot_cam[0], foot_cam[2]) + math.pi) % (2 * math.pi) - math.pi
+        alpha = (rotation_y - math.atan2(foot_cam[0], foot_cam[2]) + math.pi) % (
+            2 * math.pi
+        ) - math.pi
         app = self.scene.people[p]
         return {
             "frame": f + 1,
@@ -432,7 +502,11 @@ class CameraRenderer:
             "location_cam_m": foot_cam.tolist(),
             "rotation_y": rotation_y,
             "alpha": alpha,
-            "dims_hwl_m": [app.height_m, 0.24 * app.height_m * app.build, 0.16 * app.height_m * app.build],
+            "dims_hwl_m": [
+                app.height_m,
+                0.24 * app.height_m * app.build,
+                0.16 * app.height_m * app.build,
+            ],
         }
 
 

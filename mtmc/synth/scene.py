@@ -57,5 +57,7 @@ def build_scene(cfg: SynthConfig) -> Scene:
     world = generate_world(cfg.floor, stream(cfg.seed, LAYOUT))
     cameras = place_cameras(world, cfg.cameras, cfg.image_size_wh, stream(cfg.seed, CAMERAS))
     people = sample_appearances(cfg.people, cfg.floor.style, stream(cfg.seed, LOOKS))
-    tracks = simulate_motion(world, people, cfg.people, cfg.n_frames, cfg.fps, stream(cfg.seed, MOTION))
+    tracks = simulate_motion(
+        world, people, cfg.people, cfg.n_frames, cfg.fps, stream(cfg.seed, MOTION)
+    )
     return Scene(config=cfg, world=world, cameras=cameras, people=people, tracks=tracks)

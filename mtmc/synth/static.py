@@ -53,20 +53,40 @@ class LightField:
 
     @staticmethod
     def from_config(size_m: tuple[float, float], cfg: LightingConfig) -> LightField:
-        return LightField(size_m, lamp_grid(size_m, cfg.lamp_spacing_m), cfg.ambient, cfg.lamp_strength,
-                          cfg.gradient, 0.45 * cfg.lamp_spacing_m)
+        return LightField(
+            size_m,
+            lamp_grid(size_m, cfg.lamp_spacing_m),
+            cfg.ambient,
+            cfg.lamp_strength,
+            cfg.gradient,
+            0.45 * cfg.lamp_spacing_m,
+        )
 
     def at(self, xy_m: np.ndarray) -> np.ndarray:
         """Light level at floor points (..., 2)."""
-        return light_level(xy_m, self.size_m, self.lamps_m, self.ambient, self.lamp_strength,
-                           self.gradient, self.lamp_sigma_m)
+        return light_level(
+            xy_m,
+            self.size_m,
+            self.lamps_m,
+            self.ambient,
+            self.lamp_strength,
+            self.gradient,
+            self.lamp_sigma_m,
+        )
 
 
 def _hash01(*ints: np.ndarray | int, seed: int = 0) -> np.ndarray:
     """Deterministic pseudo-random numbers in [0, 1) from integer arrays (vectorised)."""
-    h = np.uint64(seed * 0x9E3779B97F4A7C15 % 2**64) + np.zeros(np.broadcast(*ints).shape, dtype=np.uint64)
+    h = np.uint64(seed * 0x9E3779B97F4A7C15 % 2**64) + np.zeros(
+        np.broadcast(*ints).shape, dtype=np.uint64
+    )
     for a in ints:
-        h ^= np.asarray(a).astype(np.int64).astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15) + (h << np.uint64(6)) + (h >> np.uint64(2))
+        h ^= (
+            np.asarray(a).astype(np.int64).astype(np.uint64)
+            + np.uint64(0x9E3779B97F4A7C15)
+            + (h << np.uint64(6))
+            + (h >> np.uint64(2))
+        )
         h *= np.uint64(0xBF58476D1CE4E5B9)
         h ^= h >> np.uint64(31)
     return (h >> np.uint64(40)).astype(np.float64) / float(2**24)
@@ -86,7 +106,9 @@ def _value_noise(x: np.ndarray, y: np.ndarray, cell: float, seed: int) -> np.nda
     return (a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy
 
 
-def _noise_image(h: int, w: int, px_per_m: float, seed: int, cells=((2.5, 0.5), (0.6, 0.3), (0.12, 0.2))) -> np.ndarray:
+def _noise_image(
+    h: int, w: int, px_per_m: float, seed: int, cells=((2.5, 0.5), (0.6, 0.3), (0.12, 0.2))
+) -> np.ndarray:
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float64) / px_per_m
     out = np.zeros((h, w))
     for k, (cell, weight) in enumerate(cells):
@@ -99,7 +121,8 @@ class WorldTextures:
     """Texture images of every surface of a world (drawn once, shared by all cameras).
 
     Attributes:
-        floor: (Hf, Wf, 3) uint8 albedo of the floor, ``FLOOR_PX_PER_M`` px per metre, row 0 at y = 0.
+        floor: (Hf, Wf, 3) uint8 albedo of the floor, ``FLOOR_PX_PER_M`` px per metre, row 0 at
+            y = 0.
         walls: four (Hw, Ww, 3) albedo images (south, north, west, east), row 0 at the top.
         boxes: per box, five face images (-x, +x, -y, +y, top).
         ceiling_bgr: ceiling colour; light: the light field.
@@ -122,8 +145,12 @@ class WorldTextures:
         walls = [_wall_texture(world, side) for side in range(4)]
         boxes = [_box_textures(world, b) for b in range(world.n_boxes)]
         ao = 1.0 - 0.42 * np.exp(-np.maximum(world.nav.clearance_m, 0.0) / 0.3)
-        ceiling = np.array([58, 60, 64] if world.style == "warehouse" else [205, 205, 200], dtype=np.float64)
-        return WorldTextures(floor, walls, boxes, ceiling, light, ao.astype(np.float32), world.nav.cell_m)
+        ceiling = np.array(
+            [58, 60, 64] if world.style == "warehouse" else [205, 205, 200], dtype=np.float64
+        )
+        return WorldTextures(
+            floor, walls, boxes, ceiling, light, ao.astype(np.float32), world.nav.cell_m
+        )
 
 
 # ------------------------------------------------------------------------------------------
@@ -146,7 +173,9 @@ def _floor_texture(world: World) -> np.ndarray:
     if world.style == "retail":
         base = np.array([196, 200, 204], dtype=np.float64)
         tile = 0.6
-        tint_tiles = _hash01(*np.mgrid[0 : int(d / tile) + 2, 0 : int(w / tile) + 2][::-1], seed=seed) - 0.5
+        tint_tiles = (
+            _hash01(*np.mgrid[0 : int(d / tile) + 2, 0 : int(w / tile) + 2][::-1], seed=seed) - 0.5
+        )
         rows = (np.arange(H) / ppm / tile).astype(int)
         cols = (np.arange(W) / ppm / tile).astype(int)
         tint = tint_tiles[rows[:, None], cols[None, :]]
@@ -159,8 +188,12 @@ def _floor_texture(world: World) -> np.ndarray:
     else:
         base = np.array([126, 130, 133], dtype=np.float64)
         ys, xs = np.mgrid[0:lh, 0:lw] / lo_ppm
-        stains = cv2.resize(_value_noise(xs, ys, 4.0, seed + 5), (W, H), interpolation=cv2.INTER_CUBIC)
-        img = base[None, None] * (1 + 0.35 * noise[..., None] - 0.54 * np.clip(stains - 0.55, 0, 1)[..., None])
+        stains = cv2.resize(
+            _value_noise(xs, ys, 4.0, seed + 5), (W, H), interpolation=cv2.INTER_CUBIC
+        )
+        img = base[None, None] * (
+            1 + 0.35 * noise[..., None] - 0.54 * np.clip(stains - 0.55, 0, 1)[..., None]
+        )
     img = np.clip(img, 0, 255).astype(np.uint8)
     if world.style == "warehouse":
         for k in range(1, int(w // 6) + 1):  # slab joints every 6 m
@@ -172,15 +205,28 @@ def _floor_texture(world: World) -> np.ndarray:
             if kind not in (RACK, PALLET):
                 continue
             m = 0.3 if kind == RACK else 0.2
-            cv2.rectangle(img, (_px(lo[0] - m, ppm), _px(lo[1] - m, ppm)), (_px(hi[0] + m, ppm), _px(hi[1] + m, ppm)),
-                          yellow, max(2, _px(0.08, ppm)))
+            cv2.rectangle(
+                img,
+                (_px(lo[0] - m, ppm), _px(lo[1] - m, ppm)),
+                (_px(hi[0] + m, ppm), _px(hi[1] + m, ppm)),
+                yellow,
+                max(2, _px(0.08, ppm)),
+            )
         for door in world.doors:  # hatched keep-clear zone in front of doors
             c = door.point(world.size_m, 0.9)
             half = door.width_m / 2
-            along = np.array([1.0, 0.0]) if door.side in ("south", "north") else np.array([0.0, 1.0])
+            along = (
+                np.array([1.0, 0.0]) if door.side in ("south", "north") else np.array([0.0, 1.0])
+            )
             inward = np.array([-along[1], along[0]])
-            corners = np.array([c - along * half - inward * 0.8, c + along * half - inward * 0.8,
-                                c + along * half + inward * 0.8, c - along * half + inward * 0.8])
+            corners = np.array(
+                [
+                    c - along * half - inward * 0.8,
+                    c + along * half - inward * 0.8,
+                    c + along * half + inward * 0.8,
+                    c - along * half + inward * 0.8,
+                ]
+            )
             zone = np.zeros((H, W), np.uint8)
             cv2.fillConvexPoly(zone, np.round(corners * ppm).astype(np.int32), 1)
             ys, xs = np.nonzero(zone)
@@ -195,7 +241,13 @@ def _floor_texture(world: World) -> np.ndarray:
                 p0, p1 = (c[0] - half, c[1] - 0.9), (c[0] + half, c[1] + 0.9)
             else:
                 p0, p1 = (c[0] - 0.9, c[1] - half), (c[0] + 0.9, c[1] + half)
-            cv2.rectangle(img, (_px(p0[0], ppm), _px(p0[1], ppm)), (_px(p1[0], ppm), _px(p1[1], ppm)), (60, 58, 56), -1)
+            cv2.rectangle(
+                img,
+                (_px(p0[0], ppm), _px(p0[1], ppm)),
+                (_px(p1[0], ppm), _px(p1[1], ppm)),
+                (60, 58, 56),
+                -1,
+            )
     return img
 
 
@@ -221,8 +273,13 @@ def _wall_texture(world: World, side: int) -> np.ndarray:
         img[_px(height - 1.0, ppm) :, :] = (120, 122, 124)  # concrete kerb
         if side == 3:  # windows along the bright wall
             for x0 in np.arange(1.0, length - 2.0, 3.0):
-                cv2.rectangle(img, (_px(x0, ppm), _px(height - 5.6, ppm)), (_px(x0 + 2.2, ppm), _px(height - 4.4, ppm)),
-                              (245, 240, 225), -1)
+                cv2.rectangle(
+                    img,
+                    (_px(x0, ppm), _px(height - 5.6, ppm)),
+                    (_px(x0 + 2.2, ppm), _px(height - 4.4, ppm)),
+                    (245, 240, 225),
+                    -1,
+                )
     names = ("south", "north", "west", "east")
     for door in world.doors:
         if door.side != names[side]:
@@ -233,7 +290,13 @@ def _wall_texture(world: World, side: int) -> np.ndarray:
         if retail:
             cv2.rectangle(img, p0, p1, (150, 140, 120), -1)  # glass
             cv2.rectangle(img, p0, p1, (90, 90, 95), _px(0.08, ppm))
-            cv2.line(img, (_px(door.center_m, ppm), p0[1]), (_px(door.center_m, ppm), H), (90, 90, 95), _px(0.06, ppm))
+            cv2.line(
+                img,
+                (_px(door.center_m, ppm), p0[1]),
+                (_px(door.center_m, ppm), H),
+                (90, 90, 95),
+                _px(0.06, ppm),
+            )
         else:
             cv2.rectangle(img, p0, p1, (112, 116, 118), -1)  # roll-up door slats
             for y in range(p0[1], H, max(2, _px(0.12, ppm))):
@@ -246,12 +309,23 @@ def _wall_texture(world: World, side: int) -> np.ndarray:
         # green exit sign above the door
         sx = _px(door.center_m, ppm)
         sy = _px(top - 0.35, ppm)
-        cv2.rectangle(img, (sx - _px(0.25, ppm), sy - _px(0.1, ppm)), (sx + _px(0.25, ppm), sy + _px(0.1, ppm)),
-                      (60, 170, 40), -1)
+        cv2.rectangle(
+            img,
+            (sx - _px(0.25, ppm), sy - _px(0.1, ppm)),
+            (sx + _px(0.25, ppm), sy + _px(0.1, ppm)),
+            (60, 170, 40),
+            -1,
+        )
     # fire extinguisher boxes and signs
     for x0 in rng.uniform(1.0, length - 1.0, size=max(1, int(length // 10))):
         y0 = height - 1.6
-        cv2.rectangle(img, (_px(x0, ppm), _px(y0, ppm)), (_px(x0 + 0.3, ppm), _px(y0 + 0.55, ppm)), (40, 40, 190), -1)
+        cv2.rectangle(
+            img,
+            (_px(x0, ppm), _px(y0, ppm)),
+            (_px(x0 + 0.3, ppm), _px(y0 + 0.55, ppm)),
+            (40, 40, 190),
+            -1,
+        )
     return img
 
 
@@ -267,8 +341,13 @@ def _box_textures(world: World, b: int) -> list[np.ndarray]:
         top = _cartons_top(sx, sy, rng, ppm)
         return [end, end[:, ::-1].copy(), long_faces[0], long_faces[1], top]
     if kind == GONDOLA:
-        return [_gondola_end(sy, sz, rng, ppm), _gondola_end(sy, sz, rng, ppm), _gondola_face(sx, sz, rng, ppm),
-                _gondola_face(sx, sz, rng, ppm), _plain(sx, sy, (215, 215, 212), ppm)]
+        return [
+            _gondola_end(sy, sz, rng, ppm),
+            _gondola_end(sy, sz, rng, ppm),
+            _gondola_face(sx, sz, rng, ppm),
+            _gondola_face(sx, sz, rng, ppm),
+            _plain(sx, sy, (215, 215, 212), ppm),
+        ]
     if kind == PALLET:
         if world.style == "retail":
             faces = [_table_side(s, sz, rng, ppm) for s in (sy, sy, sx, sx)]
@@ -288,15 +367,33 @@ def _plain(width_m: float, height_m: float, color, ppm: float) -> np.ndarray:
     return img
 
 
-CARTONS = [(70, 118, 165), (80, 128, 175), (60, 105, 150), (95, 140, 185), (200, 200, 200), (150, 110, 60), (60, 60, 150)]
+CARTONS = [
+    (70, 118, 165),
+    (80, 128, 175),
+    (60, 105, 150),
+    (95, 140, 185),
+    (200, 200, 200),
+    (150, 110, 60),
+    (60, 60, 150),
+]
 
 
-def _carton_stack(img: np.ndarray, x0: int, x1: int, y_bottom: int, y_top: int, rng: np.random.Generator, ppm: float) -> None:
+def _carton_stack(
+    img: np.ndarray,
+    x0: int,
+    x1: int,
+    y_bottom: int,
+    y_top: int,
+    rng: np.random.Generator,
+    ppm: float,
+) -> None:
     """Cartons on a pallet between pixel columns x0..x1, from y_bottom up to y_top."""
     pallet_h = _px(0.14, ppm)
     cv2.rectangle(img, (x0, y_bottom - pallet_h), (x1, y_bottom), (105, 150, 180), -1)
     for gx in np.linspace(x0, x1, 4)[1:-1]:
-        cv2.rectangle(img, (int(gx) - 2, y_bottom - pallet_h + 3), (int(gx) + 2, y_bottom), (45, 50, 55), -1)
+        cv2.rectangle(
+            img, (int(gx) - 2, y_bottom - pallet_h + 3), (int(gx) + 2, y_bottom), (45, 50, 55), -1
+        )
     color = np.array(CARTONS[int(rng.integers(len(CARTONS)))], dtype=np.float64)
     top = y_bottom - pallet_h
     cw = max(6, _px(float(rng.uniform(0.3, 0.6)), ppm))
@@ -306,16 +403,32 @@ def _carton_stack(img: np.ndarray, x0: int, x1: int, y_bottom: int, y_top: int, 
         x = x0 + (int(rng.integers(0, cw // 2 + 1)) if rng.random() < 0.5 else 0)
         while x < x1 - 3:
             c = color * float(rng.uniform(0.85, 1.12))
-            cv2.rectangle(img, (x, y - ch), (min(x + cw, x1), y), tuple(float(v) for v in np.clip(c, 0, 255)), -1)
-            cv2.rectangle(img, (x, y - ch), (min(x + cw, x1), y), tuple(float(v) * 0.6 for v in c), 1)
+            cv2.rectangle(
+                img,
+                (x, y - ch),
+                (min(x + cw, x1), y),
+                tuple(float(v) for v in np.clip(c, 0, 255)),
+                -1,
+            )
+            cv2.rectangle(
+                img, (x, y - ch), (min(x + cw, x1), y), tuple(float(v) * 0.6 for v in c), 1
+            )
             if rng.random() < 0.4:  # shipping label
                 lx = x + cw // 3
-                cv2.rectangle(img, (lx, y - ch // 2 - 3), (min(lx + cw // 4, x1), y - ch // 2 + 3), (235, 235, 235), -1)
+                cv2.rectangle(
+                    img,
+                    (lx, y - ch // 2 - 3),
+                    (min(lx + cw // 4, x1), y - ch // 2 + 3),
+                    (235, 235, 235),
+                    -1,
+                )
             x += cw
         y -= ch
 
 
-def _rack_face(length_m: float, height_m: float, rng: np.random.Generator, ppm: float) -> np.ndarray:
+def _rack_face(
+    length_m: float, height_m: float, rng: np.random.Generator, ppm: float
+) -> np.ndarray:
     img = _plain(length_m, height_m, (44, 50, 58), ppm)
     H, W = img.shape[:2]
     bay = float(rng.uniform(2.4, 2.8))
@@ -336,7 +449,9 @@ def _rack_face(length_m: float, height_m: float, rng: np.random.Generator, ppm: 
             fill = float(rng.uniform(0.7, 0.93))
             y_top = H - _px(z + fill * (z_top - z), ppm)
             for a, b in ((0.04, 0.49), (0.51, 0.96)) if rng.random() < 0.7 else ((0.05, 0.95),):
-                _carton_stack(img, bx0 + int(a * bay_px), bx0 + int(b * bay_px), y_bottom, y_top, rng, ppm)
+                _carton_stack(
+                    img, bx0 + int(a * bay_px), bx0 + int(b * bay_px), y_bottom, y_top, rng, ppm
+                )
     for z in levels[1:]:
         y = H - _px(z, ppm)
         cv2.rectangle(img, (0, y - beam), (W, y), (30, 105, 230), -1)
@@ -346,7 +461,9 @@ def _rack_face(length_m: float, height_m: float, rng: np.random.Generator, ppm: 
         x = int(min(W - post, i * bay_px - post / 2 if i else 0))
         cv2.rectangle(img, (max(0, x), 0), (max(0, x) + post, H), (150, 80, 25), -1)
         for y in range(0, H, max(4, _px(0.05, ppm))):  # perforations in the uprights
-            cv2.line(img, (max(0, x) + post // 2, y), (max(0, x) + post // 2, y + 1), (90, 50, 15), 1)
+            cv2.line(
+                img, (max(0, x) + post // 2, y), (max(0, x) + post // 2, y + 1), (90, 50, 15), 1
+            )
     return img
 
 
@@ -363,8 +480,12 @@ def _rack_end(depth_m: float, height_m: float, rng: np.random.Generator, ppm: fl
         a, b = (0, W) if k % 2 else (W, 0)
         cv2.line(img, (a, y), (b, max(0, y - step)), blue, max(1, post // 3))
     if rng.random() < 0.5:  # aisle number sign
-        cv2.rectangle(img, (W // 4, _px(0.3, ppm)), (3 * W // 4, _px(0.7, ppm)), (230, 230, 230), -1)
-        cv2.rectangle(img, (W // 4 + 4, _px(0.38, ppm)), (3 * W // 4 - 4, _px(0.62, ppm)), (150, 60, 20), -1)
+        cv2.rectangle(
+            img, (W // 4, _px(0.3, ppm)), (3 * W // 4, _px(0.7, ppm)), (230, 230, 230), -1
+        )
+        cv2.rectangle(
+            img, (W // 4 + 4, _px(0.38, ppm)), (3 * W // 4 - 4, _px(0.62, ppm)), (150, 60, 20), -1
+        )
     return img
 
 
@@ -375,15 +496,29 @@ def _cartons_top(sx: float, sy: float, rng: np.random.Generator, ppm: float) -> 
     for y in range(0, H, step):
         for x in range(0, W, step):
             c = np.array(CARTONS[int(rng.integers(4))]) * float(rng.uniform(0.8, 1.1))
-            cv2.rectangle(img, (x + 1, y + 1), (x + step - 2, y + step - 2), tuple(float(v) for v in c), -1)
+            cv2.rectangle(
+                img, (x + 1, y + 1), (x + step - 2, y + step - 2), tuple(float(v) for v in c), -1
+            )
     return img
 
 
-PRODUCTS = [(40, 40, 200), (30, 200, 240), (200, 120, 30), (60, 160, 60), (240, 240, 240), (30, 120, 240),
-            (150, 60, 140), (20, 20, 20), (180, 200, 60), (90, 90, 220)]
+PRODUCTS = [
+    (40, 40, 200),
+    (30, 200, 240),
+    (200, 120, 30),
+    (60, 160, 60),
+    (240, 240, 240),
+    (30, 120, 240),
+    (150, 60, 140),
+    (20, 20, 20),
+    (180, 200, 60),
+    (90, 90, 220),
+]
 
 
-def _gondola_face(length_m: float, height_m: float, rng: np.random.Generator, ppm: float) -> np.ndarray:
+def _gondola_face(
+    length_m: float, height_m: float, rng: np.random.Generator, ppm: float
+) -> np.ndarray:
     img = _plain(length_m, height_m, (190, 192, 195), ppm)
     H, W = img.shape[:2]
     kick = _px(0.12, ppm)
@@ -401,9 +536,20 @@ def _gondola_face(length_m: float, height_m: float, rng: np.random.Generator, pp
             for _ in range(run):
                 if x >= W:
                     break
-                cv2.rectangle(img, (x, y_shelf - ph), (min(W, x + pw - 1), y_shelf), tuple(float(v) for v in color), -1)
-                cv2.rectangle(img, (x + 1, y_shelf - ph * 2 // 3), (min(W, x + pw - 2), y_shelf - ph // 3),
-                              tuple(float(v) for v in np.clip(color * 0.6 + 100, 0, 255)), -1)
+                cv2.rectangle(
+                    img,
+                    (x, y_shelf - ph),
+                    (min(W, x + pw - 1), y_shelf),
+                    tuple(float(v) for v in color),
+                    -1,
+                )
+                cv2.rectangle(
+                    img,
+                    (x + 1, y_shelf - ph * 2 // 3),
+                    (min(W, x + pw - 2), y_shelf - ph // 3),
+                    tuple(float(v) for v in np.clip(color * 0.6 + 100, 0, 255)),
+                    -1,
+                )
                 x += pw
             x += int(rng.integers(0, 3))
         cv2.rectangle(img, (0, y_shelf), (W, y_shelf + max(2, _px(0.04, ppm))), (225, 228, 230), -1)
@@ -412,14 +558,18 @@ def _gondola_face(length_m: float, height_m: float, rng: np.random.Generator, pp
     return img
 
 
-def _gondola_end(depth_m: float, height_m: float, rng: np.random.Generator, ppm: float) -> np.ndarray:
+def _gondola_end(
+    depth_m: float, height_m: float, rng: np.random.Generator, ppm: float
+) -> np.ndarray:
     img = _gondola_face(depth_m, height_m, rng, ppm)
     color = [(40, 40, 200), (30, 190, 240), (180, 90, 30)][int(rng.integers(3))]
     img[: _px(0.3, ppm)] = color
     return img
 
 
-def _pallet_side(width_m: float, height_m: float, rng: np.random.Generator, ppm: float) -> np.ndarray:
+def _pallet_side(
+    width_m: float, height_m: float, rng: np.random.Generator, ppm: float
+) -> np.ndarray:
     img = _plain(width_m, height_m, (45, 45, 48), ppm)
     H, W = img.shape[:2]
     _carton_stack(img, 0, W - 1, H - 1, 0, rng, ppm)
@@ -428,7 +578,9 @@ def _pallet_side(width_m: float, height_m: float, rng: np.random.Generator, ppm:
     return img
 
 
-def _table_side(width_m: float, height_m: float, rng: np.random.Generator, ppm: float) -> np.ndarray:
+def _table_side(
+    width_m: float, height_m: float, rng: np.random.Generator, ppm: float
+) -> np.ndarray:
     img = _plain(width_m, height_m, (80, 115, 150), ppm)
     img[: _px(0.06, ppm)] = (60, 90, 120)
     return img
@@ -490,9 +642,14 @@ def _bilinear(img: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     return top * (1 - fi) + bottom * fi
 
 
-def render_static(world: World, textures: WorldTextures, cam: PinholeCamera, supersample: int = 2,
-                  rows_per_chunk: int = 192) -> StaticView:
-    """Ray-cast the static scene for ``cam`` (distortion ignored: the simulated lenses have none)."""
+def render_static(
+    world: World,
+    textures: WorldTextures,
+    cam: PinholeCamera,
+    supersample: int = 2,
+    rows_per_chunk: int = 192,
+) -> StaticView:
+    """Ray-cast the static scene for ``cam`` (no distortion: simulated lenses have none)."""
     w, h = cam.image_size_wh
     s = supersample
     W, H = w * s, h * s
@@ -525,7 +682,11 @@ def render_static(world: World, textures: WorldTextures, cam: PinholeCamera, sup
         depth[r0:r1] = t
         floor[r0:r1] = surf == FLOOR
     color_1x = cv2.resize(color, (w, h), interpolation=cv2.INTER_AREA) if s > 1 else color
-    floor_1x = cv2.resize(floor.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) > 0.5 if s > 1 else floor
+    floor_1x = (
+        cv2.resize(floor.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) > 0.5
+        if s > 1
+        else floor
+    )
     return StaticView(np.clip(color_1x + 0.5, 0, 255).astype(np.uint8), depth, floor_1x, floor, s)
 
 
@@ -534,7 +695,9 @@ def _box_rects(world: World, cam: PinholeCamera, s: int) -> list[tuple[int, int,
     w, h = cam.image_size_wh
     rects = []
     for lo, hi in zip(world.box_min, world.box_max, strict=True):
-        corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+        corners = np.array(
+            [[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
+        )
         z_cam = corners @ cam.R_world_to_cam[2] + cam.t_world_to_cam_m[2]
         if (z_cam <= 1e-3).any():
             rects.append((0, h * s, 0, w * s))
@@ -565,7 +728,9 @@ def _room_hit(world: World, C: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, n
     return t.astype(np.float32), surf.astype(np.int64)
 
 
-def _box_hit(C: np.ndarray, d: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _box_hit(
+    C: np.ndarray, d: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Entry distance into an axis-aligned box (inf on a miss) and the face hit (0..4)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         inv = 1.0 / d

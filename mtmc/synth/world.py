@@ -62,7 +62,9 @@ class Door:
 
     def inward_heading(self) -> float:
         """Heading (radians, 0 = +x) of someone walking in through this door."""
-        return {"south": math.pi / 2, "north": -math.pi / 2, "west": 0.0, "east": math.pi}[self.side]
+        return {"south": math.pi / 2, "north": -math.pi / 2, "west": 0.0, "east": math.pi}[
+            self.side
+        ]
 
 
 @dataclass
@@ -70,7 +72,8 @@ class NavGrid:
     """Occupancy grid of where a person's centre may be, and shortest walking paths on it.
 
     Attributes:
-        cell_m: cell size in metres; cell (i, j) has its centre at ((j + 0.5) * cell, (i + 0.5) * cell).
+        cell_m: cell size in metres; cell (i, j) has its centre at
+            ((j + 0.5) * cell, (i + 0.5) * cell).
         free: (ny, nx) bool, True where a body of radius ``BODY_RADIUS_M`` fits.
         clearance_m: (ny, nx) float distance from the cell centre to the nearest shelf or wall.
     """
@@ -101,11 +104,18 @@ class NavGrid:
         """(N,) bool: the points lie on the floor with at least ``min_clearance_m`` to obstacles."""
         xy = np.atleast_2d(np.asarray(xy_m, dtype=np.float64))
         ny, nx = self.free.shape
-        inside = (xy[:, 0] >= 0) & (xy[:, 1] >= 0) & (xy[:, 0] < nx * self.cell_m) & (xy[:, 1] < ny * self.cell_m)
+        inside = (
+            (xy[:, 0] >= 0)
+            & (xy[:, 1] >= 0)
+            & (xy[:, 0] < nx * self.cell_m)
+            & (xy[:, 1] < ny * self.cell_m)
+        )
         ij = self.cell_of(xy)
         return inside & (self.clearance_m[ij[:, 0], ij[:, 1]] >= min_clearance_m)
 
-    def line_free(self, a_xy: np.ndarray, b_xy: np.ndarray, min_clearance_m: float = BODY_RADIUS_M) -> bool:
+    def line_free(
+        self, a_xy: np.ndarray, b_xy: np.ndarray, min_clearance_m: float = BODY_RADIUS_M
+    ) -> bool:
         """True when the straight walk from ``a_xy`` to ``b_xy`` keeps ``min_clearance_m``."""
         a = np.asarray(a_xy, dtype=np.float64)
         b = np.asarray(b_xy, dtype=np.float64)
@@ -135,7 +145,10 @@ class NavGrid:
         r = np.concatenate(rows)
         c = np.concatenate(cols)
         w = np.concatenate(weights)
-        return csr_matrix((np.concatenate([w, w]), (np.concatenate([r, c]), np.concatenate([c, r]))), shape=(ny * nx,) * 2)
+        return csr_matrix(
+            (np.concatenate([w, w]), (np.concatenate([r, c]), np.concatenate([c, r]))),
+            shape=(ny * nx,) * 2,
+        )
 
     def nearest_free(self, xy_m: np.ndarray) -> np.ndarray:
         """The free cell centre (2,) nearest to ``xy_m``."""
@@ -167,7 +180,9 @@ class NavGrid:
         s, g = int(s_ij[0] * nx + s_ij[1]), int(g_ij[0] * nx + g_ij[1])
         dist, pred = dijkstra(self._graph, indices=s, return_predecessors=True)
         if not np.isfinite(dist[g]):
-            raise ValueError(f"no walking path from {start.round(2).tolist()} to {goal.round(2).tolist()}")
+            raise ValueError(
+                f"no walking path from {start.round(2).tolist()} to {goal.round(2).tolist()}"
+            )
         cells = [g]
         while cells[-1] != s:
             cells.append(int(pred[cells[-1]]))
@@ -217,7 +232,9 @@ class World:
     def n_boxes(self) -> int:
         return len(self.box_min)
 
-    def segments_blocked(self, origin_m: np.ndarray, targets_m: np.ndarray, shrink_m: float = 0.02) -> np.ndarray:
+    def segments_blocked(
+        self, origin_m: np.ndarray, targets_m: np.ndarray, shrink_m: float = 0.02
+    ) -> np.ndarray:
         """(N,) bool: the segment from ``origin_m`` (3,) to each target (N, 3) crosses a box.
 
         Boxes are shrunk by ``shrink_m`` so points touching a box face count as visible.
@@ -257,7 +274,9 @@ def light_level(
     xy = np.asarray(xy_m, dtype=np.float64)
     level = np.full(xy.shape[:-1], ambient, dtype=np.float64)
     for lx, ly in lamps_m:
-        level += lamp_strength * np.exp(-((xy[..., 0] - lx) ** 2 + (xy[..., 1] - ly) ** 2) / (2 * lamp_sigma_m**2))
+        level += lamp_strength * np.exp(
+            -((xy[..., 0] - lx) ** 2 + (xy[..., 1] - ly) ** 2) / (2 * lamp_sigma_m**2)
+        )
     level *= 1.0 + gradient * (xy[..., 0] / size_m[0] - 0.5)
     return level
 
@@ -276,7 +295,13 @@ def _sample(rng: np.random.Generator, r: tuple[float, float]) -> float:
     return float(rng.uniform(r[0], r[1])) if r[1] > r[0] else float(r[0])
 
 
-def _place_runs(lo: float, hi: float, length: tuple[float, float], gap: tuple[float, float], rng: np.random.Generator) -> list[tuple[float, float]]:
+def _place_runs(
+    lo: float,
+    hi: float,
+    length: tuple[float, float],
+    gap: tuple[float, float],
+    rng: np.random.Generator,
+) -> list[tuple[float, float]]:
     """Split [lo, hi] into runs of ``length`` separated by ``gap``, centred in the interval."""
     runs: list[tuple[float, float]] = []
     x = lo
@@ -351,7 +376,10 @@ def generate_world(cfg: FloorConfig, rng: np.random.Generator) -> World:
         if hi <= lo:
             continue
         center = float(rng.uniform(lo, hi))
-        if any(o.side == side and abs(o.center_m - center) < (o.width_m + width) / 2 + 3.0 for o in doors):
+        if any(
+            o.side == side and abs(o.center_m - center) < (o.width_m + width) / 2 + 3.0
+            for o in doors
+        ):
             continue
         height = min(cfg.wall_height_m - 0.5, 2.3 if retail else float(rng.uniform(3.2, 4.2)))
         doors.append(Door(side, center, width, height))
@@ -425,7 +453,9 @@ def make_world(
         box_kind=np.asarray(kinds, dtype=np.int64),
         box_seed=np.arange(len(arr), dtype=np.int64) * 7919 + 13,
         doors=list(doors),
-        nav=NavGrid(cell_m=NAV_CELL_M, free=_nav_free(w, d, tagged), clearance_m=_clearance(w, d, tagged)),
+        nav=NavGrid(
+            cell_m=NAV_CELL_M, free=_nav_free(w, d, tagged), clearance_m=_clearance(w, d, tagged)
+        ),
     )
 
 
