@@ -370,3 +370,13 @@ def test_synth_config_validates_top_level_fields():
     with pytest.raises(FieldError, match="must be 1, 2 or 3") as info:
         SynthConfig(supersample=4)
     assert info.value.field == "supersample"
+
+
+def test_generate_refuses_a_non_empty_folder_that_is_not_a_scene(tmp_path):
+    from mtmc.synth.generate import generate
+
+    (tmp_path / "notes.txt").write_text("mine")
+    cfg = with_overrides(load_preset("warehouse"), cameras=1, people=1, seconds=0.2, size_wh=(160, 90))
+    with pytest.raises(ValueError, match="not empty and holds no scene"):
+        generate(cfg, tmp_path, workers=1, progress=False)
+    assert (tmp_path / "notes.txt").read_text() == "mine"

@@ -526,8 +526,8 @@ def build_body(app: Appearance, tracks: Tracks, person_index: int) -> Body:
             [
                 [ha * 1.0, -hb * 0.6, 0.32 * hz],
                 [ha * 1.0, hb * 0.6, 0.32 * hz],
-                [ha * 1.9, -hb * 0.5, 0.28 * hz],
-                [ha * 1.9, hb * 0.5, 0.28 * hz],
+                [ha * 1.6, -hb * 0.45, 0.28 * hz],
+                [ha * 1.6, hb * 0.45, 0.28 * hz],
             ]
         )
         cap = np.concatenate([dome, visor])

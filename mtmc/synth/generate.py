@@ -16,6 +16,7 @@ import multiprocessing as mp
 import os
 import platform
 import queue
+import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -46,6 +47,7 @@ from mtmc.synth.static import WorldTextures
 __all__ = ["generate", "write_scene"]
 
 COVERAGE_CELL_M = 0.25
+SCENE_SUBFOLDERS = ("videos", "calibration", "gt", "labels")  # replaced when a scene is rewritten
 PROGRESS_EVERY = 10  # frames between progress messages from a worker
 
 
@@ -98,6 +100,7 @@ def write_scene(
     t0 = time.perf_counter() if started is None else started
     cfg = scene.config
     out = Path(out_dir)
+    _prepare_folder(out)
     for sub in ("videos", "calibration", "gt", "labels/kitti"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     textures = WorldTextures.build(scene.world, cfg.lighting)
@@ -175,6 +178,19 @@ def write_scene(
     summary["workers"] = workers
     write_json(out / "scene.json", summary)
     return summary
+
+
+def _prepare_folder(out: Path) -> None:
+    """Create ``out``; clear the files of an earlier scene there; refuse other non-empty folders."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: exists and is not a folder; choose another --out")
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / "scene.json").exists():
+            raise ValueError(f"{out}: folder is not empty and holds no scene; choose an empty or new --out")
+        for sub in SCENE_SUBFOLDERS:
+            if (out / sub).is_dir():
+                shutil.rmtree(out / sub)
+    out.mkdir(parents=True, exist_ok=True)
 
 
 def _run_name(out: Path, cfg: SynthConfig) -> str:

@@ -46,7 +46,7 @@ __all__ = [
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FLOOR_PNG_PX_PER_M = 20.0
-FLOOR_PNG_PAD_PX = 36
+FLOOR_PNG_PAD_PX = 48
 COVERAGE_COLORS_BGR = [(60, 60, 220), (40, 150, 245), (40, 220, 235), (80, 210, 120), (60, 160, 40)]
 CAMERA_COLORS_BGR = [
     (220, 120, 30),
@@ -256,7 +256,7 @@ def floor_image(
         _text(img, f"{k}", _to_px(T, [k, -0.9])[0], 0.4, (230, 230, 230), center=True)
     for k in range(0, int(d) + 1, 5):
         _text(img, f"{k}", _to_px(T, [-1.1, k])[0], 0.4, (230, 230, 230), center=True)
-    _text(img, "x (m)", _to_px(T, [w / 2, -1.5])[0] + [0, 4], 0.4, (230, 230, 230), center=True)
+    _text(img, "x (m)", _to_px(T, [w / 2, -1.7])[0], 0.4, (230, 230, 230), center=True)
     _text(img, "y", _to_px(T, [-1.1, d + 0.9])[0], 0.4, (230, 230, 230), center=True)
     meta = {
         "px_per_m": px_per_m,
