@@ -10,6 +10,7 @@ import pytest
 
 from mtmc.config import TrackerConfig
 from mtmc.configtools import ConfigError
+from mtmc.detect._ultralytics import import_ultralytics
 from mtmc.track import TRACKERS_DIR, CameraTracker, load_tracker_args
 from mtmc.types import SOURCE_INDEX, Detections
 
@@ -139,6 +140,7 @@ def test_lost_track_comes_back_within_the_buffer(tmp_path: Path) -> None:
 def id_scheme(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Ultralytics 8.4 numbers tracks per tracker; earlier versions used one class-level counter
     (``BaseTrack._count``) for all trackers, zeroed by any tracker's reset. Emulate the latter."""
+    import_ultralytics()  # offline, before anything else imports it
     from ultralytics.trackers import BYTETracker
     from ultralytics.trackers.basetrack import BaseTrack
 
