@@ -5,8 +5,8 @@ adds the mount that adds the most coverage, where a floor point's first camera i
 second 0.7, its third 0.4 and its fourth 0.1 (so the rig spreads views until most points are
 seen by 2-4 cameras); swap passes then replace one camera at a time while the total improves.
 A floor point counts as *seen* by a camera when a standing person there is
-in the image from feet to head, within ``max_range_m``, and the line of sight to the chest is not
-blocked by a shelf.
+in the image from feet to head and at least ``min_person_px`` tall there, within ``max_range_m``,
+and the line of sight to the chest is not blocked by a shelf.
 
 Example::
 
@@ -142,19 +142,31 @@ class CameraSpec:
 
 
 def seen_mask(
-    world: World, cam: PinholeCamera, pts_xy_m: np.ndarray, max_range_m: float
+    world: World,
+    cam: PinholeCamera,
+    pts_xy_m: np.ndarray,
+    max_range_m: float,
+    min_height_px: float = 0.0,
 ) -> np.ndarray:
-    """(N,) bool: a person standing at each floor point is seen by ``cam`` (see module doc)."""
+    """(N,) bool: a person standing at each floor point is seen by ``cam`` (see module doc).
+
+    ``min_height_px``: the person's feet-to-head image distance must reach this too.
+    """
     pts = np.asarray(pts_xy_m, dtype=np.float64).reshape(-1, 2)
     n = len(pts)
     w, h = cam.image_size_wh
     mx, my = IMAGE_MARGIN * w, IMAGE_MARGIN * h
     center = cam.center_m
     ok = np.hypot(pts[:, 0] - center[0], pts[:, 1] - center[1]) <= max_range_m
+    ends = []
     for z in (0.0, SEEN_HEAD_M):
         uv = cam.project(np.column_stack([pts, np.full(n, z)]))
         with np.errstate(invalid="ignore"):
             ok &= (uv[:, 0] >= mx) & (uv[:, 0] <= w - mx) & (uv[:, 1] >= my) & (uv[:, 1] <= h - my)
+        ends.append(uv)
+    if min_height_px > 0:
+        with np.errstate(invalid="ignore"):
+            ok &= np.linalg.norm(ends[0] - ends[1], axis=1) >= min_height_px
     idx = np.flatnonzero(ok)
     if len(idx) and world.n_boxes:
         chest = np.column_stack([pts[idx], np.full(len(idx), SEEN_CHEST_M)])
@@ -213,7 +225,7 @@ def place_cameras(
         pos, target, hfov, mount = _candidate(world, rig, rng, interior)
         cam = PinholeCamera.look_at(pos, target, image_size_wh, hfov, f"cand{k}")
         cands.append((pos, target, hfov, mount))
-        seen[k] = seen_mask(world, cam, pts, rig.max_range_m)
+        seen[k] = seen_mask(world, cam, pts, rig.max_range_m, rig.min_person_px)
     chosen = _choose(seen, cands, rig.count)
     specs = []
     for n, k in enumerate(chosen, start=1):
@@ -278,7 +290,11 @@ def _choose(seen: np.ndarray, cands: list, count: int) -> list[int]:
 
 
 def coverage_grid(
-    world: World, specs: list[CameraSpec], max_range_m: float, cell_m: float = 0.25
+    world: World,
+    specs: list[CameraSpec],
+    max_range_m: float,
+    cell_m: float = 0.25,
+    min_height_px: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cameras seeing each floor cell (ny, nx) int, and the walkable mask (ny, nx) bool.
 
@@ -292,7 +308,7 @@ def coverage_grid(
     walkable = world.nav.is_free(pts, 0.25)
     counts = np.zeros(len(pts), dtype=np.int64)
     for spec in specs:
-        counts += seen_mask(world, spec.camera, pts, max_range_m)
+        counts += seen_mask(world, spec.camera, pts, max_range_m, min_height_px)
     return counts.reshape(ny, nx), walkable.reshape(ny, nx)
 
 

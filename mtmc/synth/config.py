@@ -129,6 +129,8 @@ class CameraRigConfig:
         hfov_deg: horizontal field of view range.
         pitch_deg: tilt below the horizon range (steeper sees less far but is occluded less).
         max_range_m: floor points further than this from a camera do not count as seen by it.
+        min_person_px: a standing person smaller than this (feet to head, pixels) does not count
+            as seen. Raising it favours closer, narrower views (bigger people, less coverage).
         candidates: mounts tried by the placement search; more is slower and covers better.
         white_balance: each camera's red and blue gains lie within ``1 +- white_balance``.
         exposure: gain range applied before the gamma curve.
@@ -145,6 +147,7 @@ class CameraRigConfig:
     hfov_deg: Range = (80.0, 105.0)
     pitch_deg: Range = (20.0, 55.0)
     max_range_m: float = 26.0
+    min_person_px: float = 32.0
     candidates: int = 500
     white_balance: float = 0.14
     exposure: Range = (0.8, 1.2)
@@ -163,6 +166,10 @@ class CameraRigConfig:
         _check_range("pitch_deg", self.pitch_deg, 5.0, 89.0)
         if not 3.0 <= self.max_range_m <= 200.0:
             raise FieldError("max_range_m", f"must be within [3, 200] m, got {self.max_range_m}")
+        if not 0.0 <= self.min_person_px <= 2000.0:
+            raise FieldError(
+                "min_person_px", f"must be within [0, 2000] px, got {self.min_person_px}"
+            )
         if not self.count <= self.candidates <= 5000:
             raise FieldError("candidates", f"must be within [count, 5000], got {self.candidates}")
         if not 0.0 <= self.white_balance <= 0.5:

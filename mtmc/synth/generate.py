@@ -156,7 +156,11 @@ def write_scene(
     cv2.imwrite(str(out / "floor.png"), floor_png)
     write_json(out / "floor.json", floor_meta)
     counts, walkable = coverage_grid(
-        scene.world, scene.cameras, cfg.cameras.max_range_m, COVERAGE_CELL_M
+        scene.world,
+        scene.cameras,
+        cfg.cameras.max_range_m,
+        COVERAGE_CELL_M,
+        cfg.cameras.min_person_px,
     )
     shares = coverage_shares(counts, walkable)
     cv2.imwrite(
@@ -186,7 +190,9 @@ def _prepare_folder(out: Path) -> None:
         raise ValueError(f"{out}: exists and is not a folder; choose another --out")
     if out.is_dir() and any(out.iterdir()):
         if not (out / "scene.json").exists():
-            raise ValueError(f"{out}: folder is not empty and holds no scene; choose an empty or new --out")
+            raise ValueError(
+                f"{out}: folder is not empty and holds no scene; choose an empty or new --out"
+            )
         for sub in SCENE_SUBFOLDERS:
             if (out / sub).is_dir():
                 shutil.rmtree(out / sub)
@@ -238,9 +244,9 @@ def scene_summary(scene: Scene, labels: list[CameraLabels], shares: dict[str, fl
         "coverage": {
             **shares,
             "cell_m": COVERAGE_CELL_M,
-            "definition": "share of walkable floor cells where a standing person is fully "
-            "in the image "
-            "of at least k cameras with a free line of sight to the chest",
+            "definition": "share of walkable floor cells where a standing person is fully in "
+            "the image of at least k cameras, at least cameras.min_person_px tall, with a free "
+            "line of sight to the chest",
         },
         "labels": {
             lab.camera_id: {
