@@ -31,6 +31,7 @@ CLI::
 
 from __future__ import annotations
 
+import abc
 import argparse
 import json
 import sys
@@ -77,7 +78,7 @@ GREEN, RED, GREY = (0, 170, 0), (220, 0, 0), (90, 90, 90)  # RGB borders of the 
 # Feature extraction
 
 
-class Extractor:
+class Extractor(abc.ABC):
     """A model that maps normalised crops to embeddings.
 
     Attributes:
@@ -89,12 +90,13 @@ class Extractor:
     """
 
     input_size_hw: tuple[int, int] = (256, 128)
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
+    mean: tuple[float, ...] = IMAGENET_MEAN
+    std: tuple[float, ...] = IMAGENET_STD
     color_order: str = "rgb"
 
+    @abc.abstractmethod
     def __call__(self, x: torch.Tensor) -> np.ndarray:
-        raise NotImplementedError
+        """(N, 3, H, W) float32 normalised crops -> (N, D) float32 embeddings."""
 
 
 class TorchExtractor(Extractor):
@@ -105,8 +107,8 @@ class TorchExtractor(Extractor):
                  device: torch.device | str = "cpu") -> None:
         self.model = model
         self.input_size_hw = (int(input_size_hw[0]), int(input_size_hw[1]))
-        self.mean = tuple(float(v) for v in mean)  # type: ignore[assignment]
-        self.std = tuple(float(v) for v in std)  # type: ignore[assignment]
+        self.mean = tuple(float(v) for v in mean)
+        self.std = tuple(float(v) for v in std)
         self.device = torch.device(device)
 
     def __call__(self, x: torch.Tensor) -> np.ndarray:
