@@ -100,7 +100,8 @@ def _count_frames(path: Path) -> tuple[int, tuple[int, int]]:
 
 def test_palette_hand_computed_colours() -> None:
     # id 0: hue 0 (red), s = 0.85, v = 0.95 -> R = 0.95 * 255, G = B = 0.95 * (1 - 0.85) * 255
-    assert id_color_bgr(0) == (round(0.95 * 0.15 * 255), round(0.95 * 0.15 * 255), round(0.95 * 255))
+    low = round(0.95 * 0.15 * 255)
+    assert id_color_bgr(0) == (low, low, round(0.95 * 255))
     # id 1: hue 0.618 -> sector 3 (r = p, g = q, b = v) with s = 0.65, v = 0.80
     frac = 0.618033988749895 * 6 - 3
     p, q, v = 0.8 * (1 - 0.65), 0.8 * (1 - 0.65 * frac), 0.8
@@ -112,7 +113,8 @@ def test_palette_is_deterministic_and_separates_neighbours() -> None:
     colours = id_colors_bgr(ids)
     assert colours.shape == (len(ids), 3) and colours.dtype == np.uint8
     np.testing.assert_array_equal(colours, id_colors_bgr(ids))
-    assert [id_color_bgr(int(i)) for i in ids[:20]] == [tuple(int(c) for c in row) for row in colours[:20]]
+    singles = [id_color_bgr(int(i)) for i in ids[:20]]
+    assert singles == [tuple(int(c) for c in row) for row in colours[:20]]
     # consecutive ids are clearly different colours
     step = np.abs(colours[1:].astype(int) - colours[:-1].astype(int)).sum(axis=1)
     assert step.min() > 60
@@ -130,7 +132,8 @@ def test_grid_map_transform_and_size() -> None:
     fmap = FloorMap.grid((0.0, 0.0, 10.0, 6.0), px_per_m=20.0, pad_px=24)
     assert fmap.size_wh == (10 * 20 + 2 * 24, 6 * 20 + 2 * 24)
     # x right, y up: (0, 0) is bottom-left inside the padding, (10, 6) top-right
-    np.testing.assert_allclose(fmap.to_px([[0, 0], [10, 6]]), [[24, 24 + 6 * 20], [24 + 10 * 20, 24]])
+    np.testing.assert_allclose(fmap.to_px([[0, 0], [10, 6]]),
+                               [[24, 24 + 6 * 20], [24 + 10 * 20, 24]])
     assert fmap.px_per_m == pytest.approx(20.0)
     half = fmap.scaled(0.5)
     np.testing.assert_allclose(half.to_px([[10, 6]]), [[(24 + 200) * 0.5, 24 * 0.5]])
@@ -193,7 +196,8 @@ def test_trail_buffer_is_bounded_and_forgets_old_ids() -> None:
 
 def test_iter_rtls_and_frame_rows(tmp_path: Path) -> None:
     path = tmp_path / "rtls.jsonl"
-    path.write_text('{"frame": 1, "t": 0.0, "objects": [{"id": 3, "x": 1, "y": 2, "cams": {"b": 1, "a": 2}}]}\n'
+    path.write_text('{"frame": 1, "t": 0.0, "objects": '
+                    '[{"id": 3, "x": 1, "y": 2, "cams": {"b": 1, "a": 2}}]}\n'
                     "\n"
                     '{"frame": 2, "objects": []}\n')
     steps = list(iter_rtls(path))

@@ -217,7 +217,9 @@ class BevRenderer:
             out[: panel.shape[0], img.shape[1] : img.shape[1] + panel.shape[1]] = panel
         return out
 
-    def _tile(self, cid: str, image: np.ndarray | None, ids: np.ndarray, tlwh: np.ndarray) -> np.ndarray:
+    def _tile(
+        self, cid: str, image: np.ndarray | None, ids: np.ndarray, tlwh: np.ndarray
+    ) -> np.ndarray:
         assert self.layout is not None
         tw, th = self.layout.tile_w, self.layout.tile_h
         if image is None:
@@ -271,7 +273,9 @@ def render_bev(
     style = style if style is not None else BevStyle()
     scene = resolve_scene(run_dir, cams)
     if gt and scene.world_gt is None:
-        raise ValueError("--gt: the cams.yaml has no eval.world (gt/world.txt); add it or drop --gt")
+        raise ValueError(
+            "--gt: the cams.yaml has no eval.world (gt/world.txt); add it or drop --gt"
+        )
     if start_s is not None and end_s is not None and end_s < start_s:
         raise ValueError(f"--end {end_s} s is before --start {start_s} s")
 

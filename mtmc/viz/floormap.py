@@ -52,10 +52,14 @@ class FloorMap:
     def __post_init__(self) -> None:
         image = np.asarray(self.image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"FloorMap.image must be (H, W, 3) uint8, got {image.shape} {image.dtype}")
+            raise ValueError(
+                f"FloorMap.image must be (H, W, 3) uint8, got {image.shape} {image.dtype}"
+            )
         T = np.asarray(self.T_floor_m_to_px, dtype=np.float64)
         if T.shape != (3, 3) or not np.isfinite(T).all():
-            raise ValueError(f"FloorMap.T_floor_m_to_px must be a finite (3, 3) matrix, got {T.shape}")
+            raise ValueError(
+                f"FloorMap.T_floor_m_to_px must be a finite (3, 3) matrix, got {T.shape}"
+            )
         object.__setattr__(self, "T_floor_m_to_px", T)
 
     @property

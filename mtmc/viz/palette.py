@@ -39,8 +39,8 @@ def id_colors_bgr(track_id: ArrayLike) -> np.ndarray:
     hue = np.mod(ids.astype(np.float64) * GOLDEN_RATIO_CONJUGATE, 1.0)
     sat = _SATURATION[np.mod(ids, 3)]
     val = _VALUE[np.mod(ids, 4)]
-    # HSV -> RGB, vectorised: channel n in (R, G, B) = (5, 3, 1) is v - v s clip(min(k, 4 - k), 0, 1)
-    # with k = (n + 6 hue) mod 6 (the six-sector formula in closed form)
+    # HSV -> RGB, vectorised: channel n in (R, G, B) = (5, 3, 1) is
+    # v - v s clip(min(k, 4 - k), 0, 1) with k = (n + 6 hue) mod 6 (six sectors in closed form)
     k = np.mod(np.array([5.0, 3.0, 1.0])[None, :] + 6.0 * hue[:, None], 6.0)
     rgb = val[:, None] * (1.0 - sat[:, None] * np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0))
     return np.round(rgb[:, ::-1] * 255.0).astype(np.uint8)

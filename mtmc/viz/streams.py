@@ -102,7 +102,8 @@ def _parse_rtls_line(line: str, where: str) -> RtlsStep:
             raise ValueError(f"{at}: 'id' must be an integer, got {oid!r}")
         for j, key in enumerate(("x", "y")):
             value = obj.get(key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not number or not math.isfinite(value):
                 raise ValueError(f"{at}: '{key}' must be a finite number (metres), got {value!r}")
             xy_m[k, j] = value
         ids[k] = oid
@@ -133,7 +134,8 @@ class FrameRows:
         if not self.path.is_file():
             raise ValueError(f"{self.path}: file not found")
         self._columns = (0, id_column, *value_columns)
-        self._fh: TextIO | None = open(self.path, encoding="utf-8")  # noqa: SIM115 - closed at EOF / close()
+        # closed at the end of the file or by close()
+        self._fh: TextIO | None = open(self.path, encoding="utf-8")  # noqa: SIM115
         self._line_no = 0
         self._pending: tuple[int, int, tuple[float, ...]] | None = None
         self._last_frame = 0
