@@ -293,3 +293,13 @@ def test_cli_rejects_bad_arguments(tmp_path, capsys):
     assert "unknown preset" in capsys.readouterr().err
     assert synth_main(["--out", str(tmp_path / "x"), "--lookalike-share", "1.5"]) == 2
     assert "--lookalike-share: must be a share" in capsys.readouterr().err
+
+
+def test_snapshots_write_small_pngs(scenes, tmp_path):
+    from mtmc.synth.snapshots import write_snapshots
+
+    paths = write_snapshots(scenes["a"], tmp_path, frame=5, width=160)
+    assert sorted(p.name for p in paths) == ["cam1.png", "cam2.png", "coverage.png", "floor.png"]
+    assert cv2.imread(str(tmp_path / "cam1.png")).shape == (90, 160, 3)
+    with pytest.raises(ValueError, match="no frame 99"):
+        write_snapshots(scenes["a"], tmp_path, frame=99)

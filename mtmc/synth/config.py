@@ -206,7 +206,7 @@ class PeopleConfig:
     """
 
     count: int = 12
-    lookalike_share: float = 0.5
+    lookalike_share: float = 0.4
     group_share: float = 0.25
     present_at_start_share: float = 0.7
     leave_share: float = 0.3
