@@ -118,7 +118,14 @@ def export_yolo(
     n_val_scenes = max(1, round(val_share * len(scenes))) if by_scene else 0
     counts = {"train": {"images": 0, "boxes": 0}, "val": {"images": 0, "boxes": 0}}
     total = sum(len(cams) * len(range(0, n, every)) for cams, n, _ in infos)
-    bar = tqdm(total=total, desc="exporting", unit="image", file=sys.stderr, disable=not progress)
+    bar = tqdm(
+        total=total,
+        desc="exporting",
+        unit="image",
+        file=sys.stderr,
+        disable=not progress,
+        mininterval=1.0,
+    )
     for k, (scene, name, (cams, n_frames, fps)) in enumerate(
         zip(scenes, names, infos, strict=True)
     ):

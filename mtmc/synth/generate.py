@@ -107,7 +107,14 @@ def write_scene(
     n_cams = len(scene.cameras)
     workers = max(1, min(workers or os.cpu_count() or 1, n_cams))
     total = n_cams * scene.tracks.n_frames
-    bar = tqdm(total=total, desc="rendering", unit="frame", file=sys.stderr, disable=not progress)
+    bar = tqdm(
+        total=total,
+        desc="rendering",
+        unit="frame",
+        file=sys.stderr,
+        disable=not progress,
+        mininterval=1.0,
+    )
     videos = [str(out / "videos" / f"{spec.id}.mp4") for spec in scene.cameras]
     labels: list[CameraLabels] = []
     try:
