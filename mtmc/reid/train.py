@@ -400,6 +400,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                        help="start over even if OUT/last.pt exists")
     ap.add_argument("--epochs", type=int, default=None, help="override optim.epochs")
     ap.add_argument("--device", default=None, help="override device (auto, cpu, cuda[:N])")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="override threads (CPU threads; use 1 on a busy machine, where "
+                         "competing OpenMP threads slow training several-fold)")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -410,6 +413,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                                        epochs=args.epochs))
         if args.device is not None:
             spec = dataclasses.replace(spec, device=args.device)
+        if args.threads is not None:
+            spec = dataclasses.replace(spec, threads=args.threads)
         out = args.out if args.out is not None else Path("runs/reid") / args.spec.stem
         resume: Literal["auto", "yes", "no"] = ("yes" if args.resume else
                                                 "no" if args.no_resume else "auto")
