@@ -14,8 +14,9 @@ detections, which isolates tracking; ``bgsub``: the weights-free background-subt
   ground truth's foot points give the reference, about 1 m/s at the true 7 fps), and a bird's-eye
   picture of the trails (``OUT/<config>_trails.png``).
 
-Writes ``OUT/<config>.json`` per configuration and ``OUT/results.json`` with all of them, and prints
-a table. The data is read from ``../shared/data/pets2009-s2l1/`` next to the repository (see
+Writes ``OUT/<config>.json`` per configuration and ``OUT/results.json`` with all of them (configs
+run earlier into the same folder are kept), and prints a table. ``--figures DIR`` also writes the
+pictures of docs/real_data.md. The data is read from ``../shared/data/pets2009-s2l1/`` next to the repository (see
 ``docs/real_data.md``); the script stops with a clear message when it is missing.
 """
 
@@ -228,8 +229,10 @@ def draw_trails(tracks: Any, config: Any, path: Path, *, title: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    fig.canvas.draw()
+    rgb = np.asarray(fig.canvas.buffer_rgba())[:, :, :3]
     plt.close(fig)
+    _save_small_png(rgb[:, :, ::-1], path)
 
 
 def write_figures(
@@ -331,6 +334,15 @@ def format_results(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _read_results(path: Path) -> dict[str, Any]:
+    """An earlier results.json, or {} when there is none or it cannot be read."""
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return old if isinstance(old, dict) else {}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--detector", choices=[*CONFIGS, "all"], default="all",
@@ -362,7 +374,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, RuntimeError) as exc:  # PetsDataMissing, ConfigError, run's UserError
         print(f"eval_pets: error: {exc}", file=sys.stderr)
         return 2
-    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    # results.json keeps the configs of earlier invocations into the same folder
+    merged = _read_results(args.out / "results.json") | results
+    (args.out / "results.json").write_text(json.dumps(merged, indent=2) + "\n")
     print(format_results(results))
     print(f"wrote {args.out}/results.json, <config>.json, <config>_trails.png and the run folders")
     return 0
