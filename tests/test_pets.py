@@ -149,7 +149,7 @@ def stretch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
 
 @needs_pets
 def test_pets_ground_truth_boxes_keep_every_identity(stretch: dict[str, dict]) -> None:
-    # Measured on frames 1-200: MOTA 99.5, IDF1 99.7, 0 ID switches, 8 of 8 identities.
+    # Measured on frames 1-200: MOTA 99.2-99.5, IDF1 99.6-99.7, 0 ID switches, 8 of 8 identities.
     r = stretch["gt_boxes"]
     assert r["frames"] == STRETCH_FRAMES
     assert r["IDF1"] >= 98.0 and r["MOTA"] >= 98.0 and r["IDSW"] <= 1
@@ -159,7 +159,7 @@ def test_pets_ground_truth_boxes_keep_every_identity(stretch: dict[str, dict]) -
 @needs_pets
 def test_pets_bgsub_tracks_most_people(stretch: dict[str, dict]) -> None:
     # Measured on frames 1-200 (the background model is still learning in the first ones):
-    # MOTA 66.9, IDF1 68.6, 13 ID switches, precision 89.3, recall 77.3.
+    # MOTA 66.7-66.9, IDF1 68.6, 13 ID switches, precision 89.2-89.3, recall 77.3.
     r = stretch["bgsub"]
     assert r["MOTA"] >= 63.0 and r["IDF1"] >= 64.0 and r["IDSW"] <= 18
     assert r["precision"] >= 85.0 and r["recall"] >= 73.0
