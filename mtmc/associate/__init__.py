@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from mtmc.associate.assign import assign_gated, gated_components
 from mtmc.associate.costs import cosine_distance, floor_distance, fused_cost
-from mtmc.associate.online import GLOBAL_ID, QUALITY, GlobalAssociator, GlobalObject
+from mtmc.associate.online import (
+    BOX_CUT,
+    GLOBAL_ID,
+    QUALITY,
+    GlobalAssociator,
+    GlobalObject,
+)
 
 __all__ = [
+    "BOX_CUT",
     "GLOBAL_ID",
     "QUALITY",
     "GlobalAssociator",

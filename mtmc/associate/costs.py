@@ -41,12 +41,17 @@ def fused_cost(
     appearance: np.ndarray | None,
     appearance_weight: float,
     max_appearance_distance: float,
+    scale_m: float | None = None,
 ) -> np.ndarray:
-    """Fuse floor distance and appearance distance into one cost in [0, 1], ``inf`` when gated.
+    """Fuse floor distance and appearance distance into one cost, ``inf`` when gated.
 
-    ``cost = w * appearance + (1 - w) * floor_m / gate_m``, with ``w = appearance_weight``. Where the
-    appearance is unknown (NaN, e.g. no embedding yet) the floor term alone is used. A pair is gated
-    (``inf``) when ``floor_m > gate_m`` or ``appearance > max_appearance_distance``.
+    ``cost = w * appearance + (1 - w) * floor_m / scale_m``, with ``w = appearance_weight``. Where
+    the appearance is unknown (NaN, e.g. no embedding yet) the floor term alone is used. A pair is
+    gated (``inf``) when ``floor_m > gate_m`` or ``appearance > max_appearance_distance``.
+
+    The floor term is scaled by one fixed ``scale_m`` (the base gate), not by each pair's gate: a
+    track unseen for a while has a wide gate, and dividing by it would make a far, uncertain track
+    look as cheap as a near one seen right now.
 
     Args:
         floor_m: (R, C) floor distances in metres.
@@ -54,12 +59,13 @@ def fused_cost(
         appearance: (R, C) cosine distances with NaN where unknown, or None.
         appearance_weight: w in [0, 1].
         max_appearance_distance: appearance gate.
+        scale_m: floor distance that costs 1; ``None`` divides by ``gate_m`` (cost in [0, 1]).
 
-    Example: floor 1 m of a 2 m gate, appearance 0.2, w = 0.5 -> 0.5 * 0.2 + 0.5 * 0.5 = 0.35.
+    Example: floor 1 m, scale 2 m, appearance 0.2, w = 0.5 -> 0.5 * 0.2 + 0.5 * 0.5 = 0.35.
     """
     floor_m = np.asarray(floor_m, dtype=np.float64)
     gate = np.broadcast_to(np.asarray(gate_m, dtype=np.float64), floor_m.shape)
-    floor_term = floor_m / gate
+    floor_term = floor_m / (gate if scale_m is None else scale_m)
     cost = floor_term.copy()
     gated = floor_m > gate
     if appearance is not None:

@@ -6,16 +6,23 @@ The associator keeps one :class:`Tracklet` per (camera, local track id) and one 
 per person, and in each step:
 
 1. records the observations on their tracklets;
-2. checks the bound tracklets: a tracklet whose floor point or appearance contradicts its global
-   track for ``unbind_after_s`` is released (a single-camera tracker may have swapped people);
-   while under suspicion it does not move the track; two tracklets of one camera never share an id;
+2. checks the bound tracklets and releases those that contradict their global track: two
+   tracklets of one camera never share an id; a tracklet that jumps away from the track's
+   prediction or whose appearance differs, for ``unbind_after_s``; and a tracklet that stands
+   apart from the other cameras' tracklets of its track (smoothed over ``RESIDUAL_TAU_S``, more
+   than ``UNBIND_RESIDUAL_M``): people walking side by side get mixed up when they first meet
+   the associator, and this undoes it;
 3. matches unbound tracklets to global tracks by gated, component-split Hungarian assignment on
-   the fused cost of cosine distance and floor distance (:mod:`mtmc.associate.costs`);
+   the fused cost of cosine distance and floor distance (:mod:`mtmc.associate.costs`), one
+   camera at a time, so that several cameras can join one person in the same step;
 4. promotes tracklets that stayed unmatched for ``tentative_s`` to new global ids, grouping
    simultaneous new tracklets of different cameras that stand on the same spot;
 5. fuses each global track's floor position from its tracklets (weights favour large, unoccluded,
    near boxes) and smooths it with an alpha-beta filter, which also gives the velocity;
-6. retires tracklets and global tracks unseen for ``max_age_s``: the state stays bounded.
+6. merges duplicates: two global tracks that stand within ``MERGE_DISTANCE_M`` of each other for
+   ``MERGE_AFTER_S`` without ever being seen by the same camera at the same time are one person
+   (the younger id is dropped);
+7. retires tracklets and global tracks unseen for ``max_age_s``: the state stays bounded.
 
 Per-person state is kept in Python floats and embeddings are updated in batches, so a step costs
 little more than one pass over the observations (see ``scripts/bench_association.py``).
@@ -35,6 +42,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from mtmc.associate.assign import assign_gated
 from mtmc.associate.costs import cosine_distance, floor_distance, fused_cost, l2_normalize
@@ -46,6 +54,9 @@ __all__ = ["GLOBAL_ID", "QUALITY", "GlobalAssociator", "GlobalObject", "GlobalTr
 GLOBAL_ID = "global_id"  # (N,) int64 column written by the associator; -1 = not (yet) assigned
 QUALITY = "quality"  # optional (N,) float column: weight of a row in floor fusion (default 1)
 
+BOX_CUT = "box_cut"  # optional (N,) bool column: the box touches the image border (its floor
+# point is unreliable: it neither moves a track much nor counts as evidence against a binding)
+
 UNASSIGNED = -1
 TRACKLET_EMA = 0.2  # weight of a new embedding in a tracklet's running mean
 GLOBAL_EMA = 0.1  # weight of new tracklet appearance in a global track's running mean (Metropolis)
@@ -53,6 +64,29 @@ MAX_EXEMPLARS = 8  # appearance exemplars kept per global track (one per recent 
 POSITION_ALPHA = 0.7  # alpha-beta filter: share of the measurement residual taken into the position
 VELOCITY_BETA = 0.2  # alpha-beta filter: share of the residual rate taken into the velocity
 MAX_SPEED_MPS = 3.0  # velocities are clipped to this (people walk at 1-2 m/s)
+# A track unseen for longer is predicted where it was last extrapolated to: people turn, stop and
+# start, so a constant velocity over seconds puts the prediction metres away from them.
+MAX_EXTRAPOLATION_S = 1.0
+# Residual check (step 2): each bound tracklet's floor point minus the fused point of the other
+# cameras' tracklets of its track, smoothed with this time constant. A tracklet of the right person
+# keeps it near 0 (single points scatter by 0.1-0.2 m, the smoothed residual by a few cm); one of
+# a neighbour walking alongside keeps it at their spacing (0.5-1 m).
+RESIDUAL_TAU_S = 0.5
+UNBIND_RESIDUAL_M = 0.45  # a smoothed residual above this releases the tracklet
+# Of two tracklets of a track that disagree, the one further from the track's prediction by more
+# than this is released (otherwise the one that joined last).
+PREDICTION_MARGIN_M = 0.2
+# A released tracklet may not rejoin the track it left for this long: it goes to another track,
+# or, after tentative_s, starts a new id (merged back in step 6 if the release was a mistake).
+REJOIN_AFTER_S = 2.0
+# Step 4: new tracklets of other cameras join a new global id when within this distance of it
+# (simultaneous observations of one person lie within a few tenths of a metre of each other).
+GROUP_RADIUS_M = 1.0
+# Step 6: duplicate global tracks (one person split over two ids, e.g. after a bad first match).
+# Distance alone cannot tell them from two people: people brush past each other, and on the
+# simulator even walk through each other; a camera that sees both at once can.
+MERGE_DISTANCE_M = 0.5
+MERGE_AFTER_S = 1.0
 
 
 @dataclass(eq=False)
@@ -72,6 +106,14 @@ class Tracklet:
     global_id: int = UNASSIGNED
     unassigned_since: float = 0.0  # when it last became unbound (for the tentative period)
     contradiction_since: float | None = None
+    box_cut: bool = False  # this step's box touches the image border
+    bound_t: float = -math.inf  # when it joined its global track
+    # Smoothed floor point minus the other tracklets' fused point of its track (step 2), metres.
+    residual_x_m: float = 0.0
+    residual_y_m: float = 0.0
+    residual_t: float = -math.inf  # last residual update
+    left_id: int = UNASSIGNED  # the global id it was released from (step 2), and when
+    left_t: float = -math.inf
 
     @property
     def key(self) -> tuple[str, int]:
@@ -93,8 +135,11 @@ class GlobalTrack:
     exemplars: OrderedDict[tuple[str, int], np.ndarray] = field(default_factory=OrderedDict)
     tracklets: set[tuple[str, int]] = field(default_factory=set)
 
+    first_t: float = 0.0  # creation time: of two duplicates the older id stays
+
     def predict(self, t_s: float) -> tuple[float, float]:
-        dt = max(0.0, t_s - self.last_t)
+        """Floor position at ``t_s``: constant velocity for at most ``MAX_EXTRAPOLATION_S``."""
+        dt = min(max(0.0, t_s - self.last_t), MAX_EXTRAPOLATION_S)
         return (self.x_m + self.vx_mps * dt, self.y_m + self.vy_mps * dt)
 
     def appearance_distance(self, embedding: np.ndarray | None) -> float:
@@ -130,6 +175,8 @@ class GlobalAssociator:
         self.tracklets: dict[tuple[str, int], Tracklet] = {}
         self.globals: dict[int, GlobalTrack] = {}
         self._seen_now: dict[int, dict[str, int]] = {}
+        # (older id, younger id) -> since when the two have stood together on disjoint cameras
+        self._close_since: dict[tuple[int, int], float] = {}
         self._t = -math.inf
 
     # ------------------------------------------------------------------------------------------
@@ -139,7 +186,8 @@ class GlobalAssociator:
 
         ``dets`` needs the ``camera_id`` column (or meta), ``track_id`` (local ids, -1 rows are
         ignored) and the ``floor_xy_m`` column (NaN rows are ignored: outside the ROI or above
-        the horizon); ``embedding`` (NaN rows = not embedded this step) and ``quality`` are optional.
+        the horizon); ``embedding`` (NaN rows = not embedded this step), ``quality`` and
+        ``box_cut`` are optional.
         """
         if t_s < self._t:
             raise ValueError(f"time went backwards: step at {t_s} s after {self._t} s")
@@ -150,7 +198,8 @@ class GlobalAssociator:
         self._match_unbound(observed, t_s)  # 3.
         self._promote_tentative(observed, t_s)  # 4.
         self._update_globals(observed, t_s)  # 5.
-        self._retire(t_s)  # 6.
+        self._merge_duplicates(t_s)  # 6.
+        self._retire(t_s)  # 7.
         ids = np.array(
             [UNASSIGNED if tr is None else tr.global_id for tr in rows], dtype=np.int64
         )
@@ -178,6 +227,7 @@ class GlobalAssociator:
         valid = (dets.track_id >= 0) & np.isfinite(floor).all(axis=1)
         xs, ys = floor[:, 0].tolist(), floor[:, 1].tolist()
         quality = np.asarray(dets.data.get(QUALITY, np.ones(n)), dtype=float).tolist()
+        cut = np.asarray(dets.data.get(BOX_CUT, np.zeros(n)), dtype=bool).tolist()
         rows: list[Tracklet | None] = [None] * n
         for i in np.flatnonzero(valid).tolist():
             key = (str(cams[i]), local_ids[i])
@@ -186,7 +236,7 @@ class GlobalAssociator:
                 tr = Tracklet(key[0], key[1], first_t=t_s, last_t=t_s, unassigned_since=t_s)
                 self.tracklets[key] = tr
             tr.last_t = t_s
-            tr.x_m, tr.y_m, tr.quality = xs[i], ys[i], quality[i]
+            tr.x_m, tr.y_m, tr.quality, tr.box_cut = xs[i], ys[i], quality[i], cut[i]
             rows[i] = tr
         emb = dets.data.get(EMBEDDING)
         if emb is not None and n:
@@ -242,6 +292,56 @@ class GlobalAssociator:
                     self._unbind(tr, t_s)
             else:
                 tr.contradiction_since = None
+        self._check_residuals([tr for tr in kept if tr.global_id != UNASSIGNED], t_s)
+
+    def _check_residuals(self, bound: list[Tracklet], t_s: float) -> None:
+        """Smooth each tracklet's offset from the rest of its track; release the worst outlier.
+
+        The rest of the track is the quality-weighted mean of the other tracklets seen now (whole
+        boxes only: cut boxes carry no evidence). With more than two tracklets the largest
+        residual goes. With two, both residuals are equal and opposite: the one further from the
+        track's prediction goes (a local tracker that swapped people jumps away from where the
+        person was heading), or, when both are about as far, the one that joined last.
+        """
+        members = [tr for tr in bound if not tr.box_cut]
+        if len(members) < 2:
+            return
+        # 1. each member's offset from the quality-weighted mean of the others of its track
+        gids = np.array([tr.global_id for tr in members])
+        _, group = np.unique(gids, return_inverse=True)
+        w = np.array([max(tr.quality, 1e-6) for tr in members])
+        xy = np.array([(tr.x_m, tr.y_m) for tr in members])
+        count = np.bincount(group)[group]
+        total = np.bincount(group, weights=w)[group]
+        sums = np.column_stack([np.bincount(group, weights=w * xy[:, k])[group] for k in (0, 1)])
+        shared = count >= 2
+        rest = np.where(shared, total - w, 1.0)[:, None]
+        residual = xy - (sums - w[:, None] * xy) / rest
+        # 2. exponential smoothing in time; a tracklet unchecked for a while starts afresh
+        state = np.array([(tr.residual_x_m, tr.residual_y_m, tr.residual_t) for tr in members])
+        a = 1.0 - np.exp(-(t_s - state[:, 2]) / RESIDUAL_TAU_S)
+        smooth = state[:, :2] + a[:, None] * (residual - state[:, :2])
+        size = np.hypot(smooth[:, 0], smooth[:, 1])
+        for k in np.flatnonzero(shared).tolist():
+            tr = members[k]
+            tr.residual_x_m, tr.residual_y_m = float(smooth[k, 0]), float(smooth[k, 1])
+            tr.residual_t = t_s
+        # 3. at most one release per track and step
+        by_global: dict[int, list[int]] = {}
+        for k in np.flatnonzero(shared & (size > UNBIND_RESIDUAL_M)).tolist():
+            by_global.setdefault(members[k].global_id, []).append(k)
+        for gid, outliers in by_global.items():
+            pair = [members[k] for k in np.flatnonzero(gids == gid).tolist()]
+            if len(pair) == 2:
+                px, py = self.globals[gid].predict(t_s)
+                far = [math.hypot(tr.x_m - px, tr.y_m - py) for tr in pair]
+                if abs(far[0] - far[1]) > PREDICTION_MARGIN_M:
+                    worst = pair[int(far[1] > far[0])]
+                else:
+                    worst = max(pair, key=lambda tr: (tr.bound_t, tr.first_t))
+            else:
+                worst = members[max(outliers, key=lambda k: size[k])]
+            self._unbind(worst, t_s)
 
     def _appearance_contradictions(self, bound: list[Tracklet], t_s: float) -> set[int]:
         """ids of tracklets whose embedding of this step is far from their track's running mean."""
@@ -259,6 +359,7 @@ class GlobalAssociator:
 
     def _unbind(self, tr: Tracklet, t_s: float) -> None:
         self.globals[tr.global_id].tracklets.discard(tr.key)
+        tr.left_id, tr.left_t = tr.global_id, t_s
         tr.global_id = UNASSIGNED
         tr.unassigned_since = t_s
         tr.contradiction_since = None
@@ -279,56 +380,73 @@ class GlobalAssociator:
         appearance = np.full(floor_m.shape, np.nan)
         for r, c in zip(*np.nonzero(floor_m <= gate), strict=True):
             appearance[r, c] = tracks[c].appearance_distance(tracklets[r].appearance)
-        cost = fused_cost(floor_m, gate, appearance, cfg.appearance_weight, cfg.max_appearance_distance)
-        # A global track cannot take a second tracklet of a camera it is seen by right now.
-        for c, g in enumerate(tracks):
-            if not np.isfinite(cost[:, c]).any():
-                continue
+        cost = fused_cost(floor_m, gate, appearance, cfg.appearance_weight,
+                          cfg.max_appearance_distance, scale_m=cfg.gate_floor_m)
+        # A global track cannot take a second tracklet of a camera it is seen by right now, nor
+        # one it has just released.
+        for c in np.flatnonzero(np.isfinite(cost).any(axis=0)).tolist():
+            g = tracks[c]
             busy = {key[0] for key in g.tracklets if self.tracklets[key].last_t == t_s}
             for r, tr in enumerate(tracklets):
-                if tr.camera_id in busy:
+                if tr.camera_id in busy or (
+                    tr.left_id == g.global_id and t_s - tr.left_t < REJOIN_AFTER_S
+                ):
                     cost[r, c] = np.inf
         return cost
 
     def _match_unbound(self, observed: list[Tracklet], t_s: float) -> None:
+        """One assignment per camera: a camera's tracklets compete for tracks, cameras do not
+        (one cost matrix serves all: binding a tracklet only makes its track busy for its own
+        camera)."""
         unbound = [tr for tr in observed if tr.global_id == UNASSIGNED]
         tracks = list(self.globals.values())
         if not unbound or not tracks:
             return
-        for r, c in assign_gated(self._cost(unbound, tracks, t_s)):
-            self._bind(unbound[r], tracks[c])
+        cost = self._cost(unbound, tracks, t_s)
+        rows_of: dict[str, list[int]] = {}
+        for r, tr in enumerate(unbound):
+            rows_of.setdefault(tr.camera_id, []).append(r)
+        for rows in rows_of.values():
+            for r, c in assign_gated(cost[rows]):
+                self._bind(unbound[rows[r]], tracks[c], t_s)
 
-    def _bind(self, tr: Tracklet, g: GlobalTrack) -> None:
+    def _bind(self, tr: Tracklet, g: GlobalTrack, t_s: float) -> None:
         tr.global_id = g.global_id
         tr.contradiction_since = None
+        tr.bound_t = t_s
+        tr.residual_x_m = tr.residual_y_m = 0.0
+        tr.residual_t = t_s
         g.tracklets.add(tr.key)
 
     # 4. ----------------------------------------------------------------------------------------
 
     def _promote_tentative(self, observed: list[Tracklet], t_s: float) -> None:
-        due = sorted(
-            (tr for tr in observed
-             if tr.global_id == UNASSIGNED and t_s - tr.unassigned_since >= self.config.tentative_s),
-            key=lambda tr: (tr.unassigned_since, tr.camera_id, tr.local_id),
-        )
-        for tr in due:
-            if tr.global_id != UNASSIGNED:  # joined a global created earlier in this loop
-                continue
-            g = GlobalTrack(global_id=self._next_id, x_m=tr.x_m, y_m=tr.y_m, last_t=t_s,
-                            appearance=tr.appearance)
-            self._next_id += 1
-            self.globals[g.global_id] = g
-            self._bind(tr, g)
-            # Other cameras' new tracklets standing on the same spot are the same new person.
-            rest = [o for o in due if o.global_id == UNASSIGNED and o.camera_id != tr.camera_id]
-            if rest:
-                cost = self._cost(rest, [g], t_s)[:, 0]
-                best: dict[str, tuple[float, Tracklet]] = {}
-                for o, c in zip(rest, cost.tolist(), strict=True):
-                    if c < best.get(o.camera_id, (math.inf, o))[0]:
-                        best[o.camera_id] = (c, o)
-                for _, o in best.values():
-                    self._bind(o, g)
+        """Start new global ids for tracklets unmatched for ``tentative_s``, one camera at a time:
+        the first camera's tracklets each start an id; the next camera's are assigned (Hungarian,
+        within ``GROUP_RADIUS_M``) to the ids started in this step, and start their own where
+        none fits; and so on. Cameras with the best views (largest total quality) go first."""
+        by_camera: dict[str, list[Tracklet]] = {}
+        for tr in observed:
+            if tr.global_id == UNASSIGNED and t_s - tr.unassigned_since >= self.config.tentative_s:
+                by_camera.setdefault(tr.camera_id, []).append(tr)
+        order = sorted(by_camera, key=lambda cam: (-sum(tr.quality for tr in by_camera[cam]), cam))
+        created: list[GlobalTrack] = []
+        for cam in order:
+            due = sorted(by_camera[cam], key=lambda tr: (tr.unassigned_since, tr.local_id))
+            if created:
+                cost = self._cost(due, created, t_s)
+                xy = np.array([(tr.x_m, tr.y_m) for tr in due])
+                cost[floor_distance(xy, np.array([(g.x_m, g.y_m) for g in created])) > GROUP_RADIUS_M] = np.inf
+                for r, c in assign_gated(cost):
+                    self._bind(due[r], created[c], t_s)
+            for tr in due:
+                if tr.global_id == UNASSIGNED:
+                    g = GlobalTrack(global_id=self._next_id, x_m=tr.x_m, y_m=tr.y_m, last_t=t_s,
+                                    appearance=tr.appearance, first_t=t_s)
+                    self._next_id += 1
+                    self.globals[g.global_id] = g
+                    self._bind(tr, g, t_s)
+                    created.append(g)
 
     # 5. ----------------------------------------------------------------------------------------
 
@@ -389,6 +507,54 @@ class GlobalAssociator:
             g.appearance = mean[k]
 
     # 6. ----------------------------------------------------------------------------------------
+
+    def _merge_duplicates(self, t_s: float) -> None:
+        """Merge global tracks that stood together on disjoint cameras for ``MERGE_AFTER_S``."""
+        seen = sorted(self._seen_now)
+        close: dict[tuple[int, int], float] = {}
+        if len(seen) > 1:
+            xy = np.array([(self.globals[g].x_m, self.globals[g].y_m) for g in seen])
+            for i, j in cKDTree(xy).query_pairs(MERGE_DISTANCE_M):
+                a, b = self.globals[seen[i]], self.globals[seen[j]]
+                if self._seen_now[a.global_id].keys() & self._seen_now[b.global_id].keys():
+                    continue  # one camera sees both: two people
+                older, younger = sorted((a, b), key=lambda g: (g.first_t, g.global_id))
+                pair = (older.global_id, younger.global_id)
+                close[pair] = self._close_since.get(pair, t_s)
+        self._close_since = close
+        due = sorted((since, pair) for pair, since in close.items() if t_s - since >= MERGE_AFTER_S)
+        for _, (keep, drop) in due:
+            if keep in self.globals and drop in self.globals:
+                self._merge(self.globals[keep], self.globals[drop], t_s)
+                self._close_since.pop((keep, drop), None)
+
+    def _merge(self, keep: GlobalTrack, drop: GlobalTrack, t_s: float) -> None:
+        """Move ``drop``'s tracklets and appearance to ``keep``. Where both hold a tracklet of
+        one camera seen now, ``keep``'s stays and ``drop``'s is released."""
+        busy = {key[0] for key in keep.tracklets if self.tracklets[key].last_t == t_s}
+        for key in list(drop.tracklets):
+            tr = self.tracklets.get(key)
+            if tr is None:
+                continue
+            if tr.last_t == t_s and tr.camera_id in busy:
+                self._unbind(tr, t_s)
+            else:
+                self._bind(tr, keep, t_s)
+        for key, exemplar in drop.exemplars.items():
+            keep.exemplars.setdefault(key, exemplar)
+        while len(keep.exemplars) > MAX_EXEMPLARS:
+            keep.exemplars.popitem(last=False)
+        if keep.appearance is None:
+            keep.appearance = drop.appearance
+        elif drop.appearance is not None:
+            keep.appearance = l2_normalize(keep.appearance + drop.appearance)
+        del self.globals[drop.global_id]
+        cams = self._seen_now.pop(drop.global_id, {})
+        self._seen_now[keep.global_id].update(
+            {cam: local for cam, local in cams.items() if cam not in busy}
+        )
+
+    # 7. ----------------------------------------------------------------------------------------
 
     def _retire(self, t_s: float) -> None:
         max_age = self.config.max_age_s
