@@ -406,3 +406,15 @@ def test_duplicate_ids_of_one_person_are_merged() -> None:
     # MERGE_AFTER_S after b agrees with a (t = 1.8 s)
     assert conflicts and min(conflicts) >= 1.3 - 1e-9
     assert max(conflicts) <= 1.8 + MERGE_AFTER_S + 2 * DT
+
+
+def test_people_who_look_different_are_not_merged() -> None:
+    # Two people 0.3 m apart, each seen by one camera only (disjoint cameras, as a duplicate
+    # would be), but their embeddings are orthogonal: they stay two ids.
+    people = {1: walk((0, 0), (1.0, 0.0)), 2: walk((0, 0.3), (1.0, 0.0))}
+    cams = {"a": lambda x, y: y < 0.15, "b": lambda x, y: y >= 0.15}
+    hist, assoc = run(people, cams, 3, APPEAR)
+    assert hist[1][-1] != hist[2][-1] and len(assoc.globals) == 2
+    # The same without appearance: merged, since nothing tells them apart.
+    hist, assoc = run(people, cams, 3, None, conflicts=[])
+    assert len(assoc.globals) == 1

@@ -20,8 +20,8 @@ per person, and in each step:
 5. fuses each global track's floor position from its tracklets (weights favour large, unoccluded,
    near boxes) and smooths it with an alpha-beta filter, which also gives the velocity;
 6. merges duplicates: two global tracks that stand within ``MERGE_DISTANCE_M`` of each other for
-   ``MERGE_AFTER_S`` without ever being seen by the same camera at the same time are one person
-   (the younger id is dropped);
+   ``MERGE_AFTER_S`` without ever being seen by the same camera at the same time, and do not look
+   different (``max_appearance_distance``), are one person (the younger id is dropped);
 7. retires tracklets and global tracks unseen for ``max_age_s``: the state stays bounded.
 
 Per-person state is kept in Python floats and embeddings are updated in batches, so a step costs
@@ -518,6 +518,10 @@ class GlobalAssociator:
                 a, b = self.globals[seen[i]], self.globals[seen[j]]
                 if self._seen_now[a.global_id].keys() & self._seen_now[b.global_id].keys():
                     continue  # one camera sees both: two people
+                if a.appearance is not None and b.appearance is not None and (
+                    1.0 - float(a.appearance @ b.appearance) > self.config.max_appearance_distance
+                ):
+                    continue  # they look different: two people
                 older, younger = sorted((a, b), key=lambda g: (g.first_t, g.global_id))
                 pair = (older.global_id, younger.global_id)
                 close[pair] = self._close_since.get(pair, t_s)
