@@ -230,7 +230,7 @@ class AssociationConfig:
     """
 
     appearance_weight: float = 0.5
-    gate_floor_m: float = 2.0
+    gate_floor_m: float = 1.5
     max_age_s: float = 10.0
     tentative_s: float = 0.5
     max_appearance_distance: float = 0.6

@@ -324,7 +324,8 @@ def test_new_tracklet_prefers_a_track_seen_now_to_a_lost_one() -> None:
     cams = {"a": everywhere, "b": lambda x, y: x > 5.95}
     error = lambda cam, pid, t: (1.4, 0.0) if (cam, pid) == ("b", 1) and t < 6.05 else (0.0, 0.0)  # noqa: E731,E501
     cam_hist: dict[tuple[str, int], list[int]] = {}
-    hist, _ = run(people, cams, 7, None, error=error, cam_history=cam_hist)
+    cfg = AssociationConfig(tentative_s=0.3, gate_floor_m=2.0, reentry_speed_mps=1.0)
+    hist, _ = run(people, cams, 7, None, error=error, config=cfg, cam_history=cam_hist)
     assert cam_hist[("b", 1)][0] == hist[1][-1] != hist[2][0]
     assert set(cam_hist[("b", 1)]) == {hist[1][-1]}
 
@@ -392,7 +393,7 @@ def test_duplicate_ids_of_one_person_are_merged() -> None:
     people = {1: walk((0, 0), (1.0, 0.0))}
     cams = {"a": everywhere, "b": lambda x, y: x >= 1}
     error = lambda cam, pid, t: (0.0, 3.0) if cam == "b" and t < 1.8 else (0.0, 0.0)  # noqa: E731
-    cfg = AssociationConfig(tentative_s=0.3)
+    cfg = AssociationConfig(tentative_s=0.3, gate_floor_m=2.0)
     cam_hist: dict[tuple[str, int], list[int]] = {}
     conflicts: list[float] = []
     hist, assoc = run(people, cams, 6, None, error=error, config=cfg, cam_history=cam_hist,
