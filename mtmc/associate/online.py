@@ -307,10 +307,12 @@ class GlobalAssociator:
         if len(members) < 2:
             return
         # 1. each member's offset from the quality-weighted mean of the others of its track
-        gids = np.array([tr.global_id for tr in members])
+        rows = np.array([(tr.global_id, tr.quality, tr.x_m, tr.y_m, tr.residual_x_m,
+                          tr.residual_y_m, tr.residual_t) for tr in members])
+        gids = rows[:, 0].astype(np.int64)
         _, group = np.unique(gids, return_inverse=True)
-        w = np.array([max(tr.quality, 1e-6) for tr in members])
-        xy = np.array([(tr.x_m, tr.y_m) for tr in members])
+        w = np.maximum(rows[:, 1], 1e-6)
+        xy = rows[:, 2:4]
         count = np.bincount(group)[group]
         total = np.bincount(group, weights=w)[group]
         sums = np.column_stack([np.bincount(group, weights=w * xy[:, k])[group] for k in (0, 1)])
@@ -318,14 +320,13 @@ class GlobalAssociator:
         rest = np.where(shared, total - w, 1.0)[:, None]
         residual = xy - (sums - w[:, None] * xy) / rest
         # 2. exponential smoothing in time; a tracklet unchecked for a while starts afresh
-        state = np.array([(tr.residual_x_m, tr.residual_y_m, tr.residual_t) for tr in members])
+        state = rows[:, 4:7]
         a = 1.0 - np.exp(-(t_s - state[:, 2]) / RESIDUAL_TAU_S)
         smooth = state[:, :2] + a[:, None] * (residual - state[:, :2])
         size = np.hypot(smooth[:, 0], smooth[:, 1])
-        for k in np.flatnonzero(shared).tolist():
-            tr = members[k]
-            tr.residual_x_m, tr.residual_y_m = float(smooth[k, 0]), float(smooth[k, 1])
-            tr.residual_t = t_s
+        for tr, (sx, sy), ok in zip(members, smooth.tolist(), shared.tolist(), strict=True):
+            if ok:
+                tr.residual_x_m, tr.residual_y_m, tr.residual_t = sx, sy, t_s
         # 3. at most one release per track and step
         by_global: dict[int, list[int]] = {}
         for k in np.flatnonzero(shared & (size > UNBIND_RESIDUAL_M)).tolist():
