@@ -3,6 +3,8 @@ test_synth*.py, the cropping in test_reid_prepare*.py)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from mtmc.formats.market import parse_market_name
@@ -35,3 +37,19 @@ def test_scene_plan_alternates_presets_and_camera_counts() -> None:
     assert [a[5] for a in plans] == ["4", "5", "6", "4"]
     with pytest.raises(ValueError, match="people"):
         PopulationParams(people=100)
+
+
+def test_resuming_with_other_parameters_is_refused(tmp_path) -> None:
+    from mtmc.reid.population import PLAN_FILE, _check_plan
+
+    scene = tmp_path / "s00"
+    plan = {"synth": PopulationParams().scene_args(0), "prepare": {"per_id": 30}}
+    _check_plan(scene, plan)  # nothing there yet: fine
+    scene.mkdir()
+    (scene / "scene.json").write_text("{}")
+    with pytest.raises(ValueError, match="without population_plan.json"):
+        _check_plan(scene, plan)
+    (scene / PLAN_FILE).write_text(json.dumps(plan))
+    _check_plan(scene, plan)  # same plan: resumes
+    with pytest.raises(ValueError, match="other parameters"):
+        _check_plan(scene, {**plan, "prepare": {"per_id": 50}})

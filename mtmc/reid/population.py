@@ -33,6 +33,8 @@ __all__ = ["PopulationParams", "build_population", "merged_name"]
 PRESETS = ("warehouse", "retail")
 IDS_PER_SCENE = 100
 CAMS_PER_SCENE = 10
+PLAN_FILE = "population_plan.json"
+MAX_SCENES = 99  # scene k's people are k * 100 + p: ids stay below 10000
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class PopulationParams:
             raise ValueError(f"train_scenes must be >= 1, got {self.train_scenes}")
         if not 1 <= self.people < IDS_PER_SCENE:
             raise ValueError(f"people must be in 1..{IDS_PER_SCENE - 1}, got {self.people}")
+        if self.train_scenes + 1 > MAX_SCENES:  # person ids must fit Market's 4 digits
+            raise ValueError(f"at most {MAX_SCENES - 1} training scenes, got {self.train_scenes}")
 
     def scene_args(self, k: int) -> list[str]:
         """Simulator flags of scene ``k`` (the last one, ``k == train_scenes``, is held out)."""
@@ -82,6 +86,11 @@ def build_population(out: Path, params: PopulationParams, *, progress: bool = Tr
     for k in range(params.train_scenes + 1):
         held_out = k == params.train_scenes
         scene_dir = out / "scenes" / f"s{k:02d}"
+        prep = PrepareParams(per_id=params.per_id, min_height_px=params.min_height_px,
+                             min_visibility=params.min_visibility,
+                             test_ids=params.people if held_out else 0, seed=k)
+        plan = {"synth": params.scene_args(k), "prepare": asdict(prep)}
+        _check_plan(scene_dir, plan)
         if not (scene_dir / "scene.json").exists():
             print(f"[{k + 1}/{params.train_scenes + 1}] simulating {scene_dir}", file=sys.stderr)
             argv = [*params.scene_args(k), "--out", str(scene_dir)]
@@ -89,11 +98,9 @@ def build_population(out: Path, params: PopulationParams, *, progress: bool = Tr
                 raise RuntimeError(f"simulation of {scene_dir} failed")
         market = scene_dir / "market"
         if not (market / "prepare.json").exists():
-            prep = PrepareParams(per_id=params.per_id, min_height_px=params.min_height_px,
-                                 min_visibility=params.min_visibility,
-                                 test_ids=params.people if held_out else 0, seed=k)
             prepare_market(scene_dir / "labels" / "kitti", scene_dir / "videos", market, prep,
                            progress=progress)
+        (scene_dir / PLAN_FILE).write_text(json.dumps(plan, indent=2) + "\n")
         scenes.append({"dir": str(scene_dir), "args": params.scene_args(k), "held_out": held_out})
     if merged.exists():
         shutil.rmtree(merged)
@@ -109,6 +116,17 @@ def build_population(out: Path, params: PopulationParams, *, progress: bool = Tr
                "seconds": round(time.perf_counter() - started, 1)}
     (out / "population.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _check_plan(scene_dir: Path, plan: dict) -> None:
+    """Refuse to resume from a scene built with other parameters (its crops would be stale)."""
+    recorded = scene_dir / PLAN_FILE
+    if scene_dir.exists() and not recorded.exists() and any(scene_dir.iterdir()):
+        raise ValueError(f"{scene_dir}: a folder without {PLAN_FILE} (not built by this command or "
+                         "interrupted before its first save); remove it and run again")
+    if recorded.exists() and json.loads(recorded.read_text()) != json.loads(json.dumps(plan)):
+        raise ValueError(f"{scene_dir}: was built with other parameters ({recorded}); use another "
+                         "--out folder or remove it")
 
 
 def _link(src: Path, dst: Path) -> None:
