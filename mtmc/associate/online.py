@@ -10,7 +10,7 @@ per person, and in each step:
    tracklets of one camera never share an id; a tracklet that jumps away from the track's
    prediction or whose appearance differs, for ``unbind_after_s``; and a tracklet that stands
    apart from the other cameras' tracklets of its track (smoothed over ``RESIDUAL_TAU_S``, more
-   than ``UNBIND_RESIDUAL_M``): people walking side by side get mixed up when they first meet
+   than ``UNBIND_RESIDUAL_M``; rows flagged ``BOX_CUT`` take no part in this check): people walking side by side get mixed up when they first meet
    the associator, and this undoes it;
 3. matches unbound tracklets to global tracks by gated, component-split Hungarian assignment on
    the fused cost of cosine distance and floor distance (:mod:`mtmc.associate.costs`), one
@@ -49,13 +49,18 @@ from mtmc.associate.costs import cosine_distance, floor_distance, fused_cost, l2
 from mtmc.config import AssociationConfig
 from mtmc.types import CAMERA_ID, EMBEDDING, FLOOR_XY, Detections
 
-__all__ = ["GLOBAL_ID", "QUALITY", "GlobalAssociator", "GlobalObject", "GlobalTrack", "Tracklet"]
+__all__ = [
+    "BOX_CUT", "GLOBAL_ID", "QUALITY", "GlobalAssociator", "GlobalObject", "GlobalTrack", "Tracklet",
+]
 
 GLOBAL_ID = "global_id"  # (N,) int64 column written by the associator; -1 = not (yet) assigned
 QUALITY = "quality"  # optional (N,) float column: weight of a row in floor fusion (default 1)
 
-BOX_CUT = "box_cut"  # optional (N,) bool column: the box touches the image border (its floor
-# point is unreliable: it neither moves a track much nor counts as evidence against a binding)
+# Optional (N,) bool column: the box touches the image border, so its foot point may be wrong.
+# The only effect: such rows are left out of the residual check (step 2), neither checked nor
+# part of the other tracklets' reference point. They match, bind and move their track like any
+# other row, with their QUALITY weight (mtmc.floor lowers it for cut boxes).
+BOX_CUT = "box_cut"
 
 UNASSIGNED = -1
 TRACKLET_EMA = 0.2  # weight of a new embedding in a tracklet's running mean
@@ -112,6 +117,10 @@ class Tracklet:
     residual_x_m: float = 0.0
     residual_y_m: float = 0.0
     residual_t: float = -math.inf  # last residual update
+    # The residual is current: the tracklet was bound, or shared its track at its last check. A
+    # tracklet alone on its track is unchecked; when it is shared again it starts from 0 at that
+    # step (an old residual_t would let one noisy point set the smoothed residual).
+    residual_live: bool = False
     left_id: int = UNASSIGNED  # the global id it was released from (step 2), and when
     left_t: float = -math.inf
 
@@ -128,14 +137,13 @@ class GlobalTrack:
     x_m: float
     y_m: float
     last_t: float
+    first_t: float  # creation time: of two duplicates the older id stays
     vx_mps: float = 0.0
     vy_mps: float = 0.0
     appearance: np.ndarray | None = None
     # One exemplar per recent tracklet (its running mean), oldest first, at most MAX_EXEMPLARS.
     exemplars: OrderedDict[tuple[str, int], np.ndarray] = field(default_factory=OrderedDict)
     tracklets: set[tuple[str, int]] = field(default_factory=set)
-
-    first_t: float = 0.0  # creation time: of two duplicates the older id stays
 
     def predict(self, t_s: float) -> tuple[float, float]:
         """Floor position at ``t_s``: constant velocity for at most ``MAX_EXTRAPOLATION_S``."""
@@ -305,10 +313,12 @@ class GlobalAssociator:
         """
         members = [tr for tr in bound if not tr.box_cut]
         if len(members) < 2:
+            for tr in members:
+                tr.residual_live = False  # alone on its track
             return
         # 1. each member's offset from the quality-weighted mean of the others of its track
         rows = np.array([(tr.global_id, tr.quality, tr.x_m, tr.y_m, tr.residual_x_m,
-                          tr.residual_y_m, tr.residual_t) for tr in members])
+                          tr.residual_y_m, tr.residual_t, tr.residual_live) for tr in members])
         gids = rows[:, 0].astype(np.int64)
         _, group = np.unique(gids, return_inverse=True)
         w = np.maximum(rows[:, 1], 1e-6)
@@ -319,12 +329,15 @@ class GlobalAssociator:
         shared = count >= 2
         rest = np.where(shared, total - w, 1.0)[:, None]
         residual = xy - (sums - w[:, None] * xy) / rest
-        # 2. exponential smoothing in time; a tracklet unchecked for a while starts afresh
-        state = rows[:, 4:7]
+        # 2. exponential smoothing in time; a tracklet shared again after standing alone on its
+        # track starts from 0 now (as when bound)
+        state = rows[:, 4:7].copy()
+        state[shared & (rows[:, 7] == 0)] = (0.0, 0.0, t_s)
         a = 1.0 - np.exp(-(t_s - state[:, 2]) / RESIDUAL_TAU_S)
         smooth = state[:, :2] + a[:, None] * (residual - state[:, :2])
         size = np.hypot(smooth[:, 0], smooth[:, 1])
         for tr, (sx, sy), ok in zip(members, smooth.tolist(), shared.tolist(), strict=True):
+            tr.residual_live = ok
             if ok:
                 tr.residual_x_m, tr.residual_y_m, tr.residual_t = sx, sy, t_s
         # 3. at most one release per track and step
@@ -417,6 +430,7 @@ class GlobalAssociator:
         tr.bound_t = t_s
         tr.residual_x_m = tr.residual_y_m = 0.0
         tr.residual_t = t_s
+        tr.residual_live = True
         g.tracklets.add(tr.key)
 
     # 4. ----------------------------------------------------------------------------------------
@@ -520,7 +534,8 @@ class GlobalAssociator:
                 if self._seen_now[a.global_id].keys() & self._seen_now[b.global_id].keys():
                     continue  # one camera sees both: two people
                 if a.appearance is not None and b.appearance is not None and (
-                    1.0 - float(a.appearance @ b.appearance) > self.config.max_appearance_distance
+                    cosine_distance(a.appearance[None], b.appearance[None])[0, 0]
+                    > self.config.max_appearance_distance
                 ):
                     continue  # they look different: two people
                 older, younger = sorted((a, b), key=lambda g: (g.first_t, g.global_id))
