@@ -218,11 +218,13 @@ class AssociationConfig:
             distance / ``gate_floor_m``). 0 uses geometry only.
         gate_floor_m: tracklets further than this from a global track's predicted floor position
             can never join it. Raise it for poor calibration; lower it for dense crowds.
+            It is also the fixed scale of the floor term in the cost (floor distance / gate_floor_m).
         max_age_s: a global track unseen for this long is retired.
         tentative_s: a new tracklet waits this long for a match before it starts a new global id.
             Longer lets another camera confirm a new person; shorter reports new people sooner.
         max_appearance_distance: cosine distance above which a tracklet can never join a global
             track (and a bound one counts as contradicting it). Depends on the ReID model.
+            Two duplicate global tracks whose appearances differ by more are not merged either.
         reentry_speed_mps: the floor gate of a global track grows by this speed times the time it
             has been unseen, so a person can come back elsewhere.
         unbind_after_s: a bound tracklet whose floor point or appearance contradicts its global
