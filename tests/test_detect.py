@@ -17,7 +17,7 @@ from calib.io import read_tsai_xml
 from mtmc.config import CameraConfig, DetectorConfig
 from mtmc.detect import DETECTORS, Detector, build_detector
 from mtmc.detect.base import check_batch, detections_from_arrays
-from mtmc.detect.bgsub import BgSubDetector, boxes_from_mask, split_blob
+from mtmc.detect.bgsub import BgSubDetector, boxes_from_mask, split_blob, split_stacked
 from mtmc.detect.file import FileDetector
 from mtmc.detect.hog import HogDetector, nms, window_to_person
 from mtmc.detect.prior import PERSON_HEIGHT_RANGE_M, PersonSizePrior
@@ -261,6 +261,54 @@ def test_bgsub_splits_two_people_side_by_side() -> None:
     assert len(xyxy) == 2
     overlaps = iou(xyxy, np.stack([a, b]))
     assert overlaps.max(axis=0).min() > 0.75 and (score > 0.5).all()
+
+
+# --- bgsub: people one behind the other ----------------------------------------------------
+
+
+def _looking_down() -> PinholeCamera:
+    return PinholeCamera.look_at((0.0, -8.0, 6.0), (0.0, 4.0, 0.0), (640, 360), 60.0, "cam1")
+
+
+def _body_xyxy(cam: PinholeCamera, x_m: float, y_m: float) -> np.ndarray:
+    foot, head = cam.project([[x_m, y_m, 0.0], [x_m, y_m, 1.7]])
+    h = foot[1] - head[1]
+    w = h * 0.6 / 1.7
+    return np.array([foot[0] - w / 2, head[1], foot[0] + w / 2, foot[1]])
+
+
+def _mask_of(boxes: list[np.ndarray]) -> np.ndarray:
+    mask = np.zeros((360, 640), np.uint8)
+    for box in boxes:
+        x1, y1, x2, y2 = np.round(box).astype(int)
+        centre, axes = ((x1 + x2) // 2, (y1 + y2) // 2), ((x2 - x1) // 2, (y2 - y1) // 2)
+        cv2.ellipse(mask, centre, axes, 0, 0, 360, 255, -1)
+    return mask
+
+
+def test_bgsub_separates_two_people_one_behind_the_other() -> None:
+    cam = _looking_down()
+    prior = PersonSizePrior(cam)
+    front, back = _body_xyxy(cam, 0.0, 2.0), _body_xyxy(cam, 0.2, 3.0)
+    assert back[1] < front[1] < back[3] < front[3]  # the back person's legs overlap the front one
+    xyxy, score = boxes_from_mask(_mask_of([back, front]), prior)
+    assert len(xyxy) == 2 and (score > 0.5).all()
+    overlap = iou(xyxy, np.stack([front, back]))
+    assert overlap.max(axis=0).min() > 0.75  # each person found by one box
+    assert overlap.argmax(axis=0).tolist() == [0, 1]  # front box first
+
+
+def test_bgsub_keeps_one_person_whole() -> None:
+    cam = _looking_down()
+    prior = PersonSizePrior(cam)
+    alone = _body_xyxy(cam, 0.0, 2.0)
+    mask = _mask_of([alone])
+    xyxy, _ = boxes_from_mask(mask, prior)
+    assert len(xyxy) == 1 and iou(xyxy, alone)[0, 0] > 0.85
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    blob = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] > 0
+    boxes, counts = split_stacked(blob, (int(cols[0]), int(rows[0])), prior, (640, 360))
+    assert boxes.shape == (0, 4) and counts.shape == (0,)  # not taller than one person
 
 
 @needs_pets

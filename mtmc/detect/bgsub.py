@@ -71,6 +71,9 @@ STACK_HEIGHT_FACTOR = 1.2
 STACK_END_BAND = 0.08  # share of a person's height at a blob's bottom / top that holds feet / head
 # Half-width of the column window a stacked person's box is taken from, in expected person widths.
 STACK_HALF_WIDTH = 0.6
+# Fixed-point steps for the back person's foot row (row = expected height at that row): the height
+# changes slowly with the row, so a few steps converge.
+STACK_FOOT_ITERATIONS = 4
 MAX_SPLIT_DEPTH = 2  # how often the pieces of a cut blob may be cut again
 
 
@@ -122,14 +125,14 @@ class BgSubDetector:
         self._frames_seen.clear()
 
     def learning_rate(self, camera_id: str) -> float:
-        """Learning rate for the camera's next frame: ``1 / min(2 n, HISTORY_FRAMES)`` for the
-        n-th frame during the warm-up, then ``1 / HISTORY_FRAMES``.
+        """Learning rate for the camera's next frame: ``1 / (2 n)`` for the n-th frame during the
+        warm-up (``WARMUP_FRAMES``), then ``1 / HISTORY_FRAMES``.
 
         Example: frames 1, 2, 10 and 21 learn at 1/2, 1/4, 1/20 and 1/1000.
         """
         n = self._frames_seen.get(camera_id, 0) + 1
         if n <= WARMUP_FRAMES:
-            return 1.0 / min(2 * n, HISTORY_FRAMES)
+            return 1.0 / (2 * n)  # at most 1 / (2 WARMUP_FRAMES), faster than 1 / HISTORY_FRAMES
         return 1.0 / HISTORY_FRAMES
 
     def _model(self, camera_id: str) -> cv2.BackgroundSubtractor:
@@ -197,7 +200,7 @@ def boxes_from_mask(mask: np.ndarray, prior: PersonSizePrior) -> tuple[np.ndarra
     area = s[:, cv2.CC_STAT_AREA].astype(np.float64)
     foot = np.stack([(xyxy[:, 0] + xyxy[:, 2]) / 2, xyxy[:, 3]], axis=1)
     person_h = prior.expected_height_px(foot, image_wh)
-    person_w = PERSON_WIDTH_TO_HEIGHT * person_h
+    person_w = prior.expected_width_px(foot, image_wh)
     boxes, areas = [xyxy], [area]
     keep_whole = np.ones(len(ids), bool)
     crowded = np.isfinite(person_h) & (
@@ -288,9 +291,10 @@ def split_stacked(
         (0, 4) and (0,) when the blob is not taller than ``STACK_HEIGHT_FACTOR`` person heights,
         touches the top or bottom image border, or the prior knows no height there.
 
-    Example: a level camera 2 m up with f = 500 px sees a 1.7 m person at 8 m as 106 px tall; a
-    blob of that person and someone 1 m behind, standing 40 px higher, is about 146 px tall and
-    is cut into a 106 px front box and a 94 px back box.
+    Example: a camera 6 m up with f = 500 px, looking down at the floor 8 m away, sees a 1.7 m
+    person 6 m away as 82 px tall; someone 1 m further back is 79 px tall with their feet 39 px
+    higher. The two make a blob 39 + 79 = 118 px tall (1.43 person heights), cut into an 82 px
+    front box and a 79 px back box that ends at the hidden feet, 39 px above the blob's bottom.
     """
     none = np.zeros((0, 4)), np.zeros(0)
     h, w = blob.shape
@@ -312,11 +316,13 @@ def split_stacked(
     # 2. back person: head is the highest pixels; find the foot row y with y = height(y)
     head_x = float(np.flatnonzero(blob[:band].any(axis=0)).mean())
     foot_y = h / 2.0
-    for _ in range(4):  # the height changes slowly with the row: converges in a few steps
-        back_h = height_at(head_x, foot_y)
-        if not np.isfinite(back_h):
+    for _ in range(STACK_FOOT_ITERATIONS):
+        foot_y = height_at(head_x, foot_y)
+        if not np.isfinite(foot_y):
             return none
-        foot_y = back_h
+    back_h = height_at(head_x, foot_y)  # the back person's height where their feet ended up
+    if not np.isfinite(back_h):
+        return none
     back = _window_box(blob, 0, min(foot_y, h), head_x, half_width * back_h)
     if front is None or back is None:
         return none
