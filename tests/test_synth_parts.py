@@ -268,7 +268,9 @@ def test_pipeline_models_prefer_shipped_models(tmp_path):
         "backend": "yolo",
         "weights": str((tmp_path / "models/detector/person.pt").resolve()),
     }
-    assert got["reid"]["model"] == str((tmp_path / "models/reid/base.onnx").resolve())
+    assert got["reid"] == {"model": str((tmp_path / "models/reid/base.onnx").resolve()),
+                           "min_height_px": 32}
+    assert got["association"] == {"max_appearance_distance": 1.0}
 
 
 def test_cams_yaml_has_relative_paths(tmp_path):
