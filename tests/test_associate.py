@@ -18,6 +18,7 @@ from mtmc.associate import (
 )
 from mtmc.associate.assign import DENSE_MAX_CELLS
 from mtmc.associate.online import (
+    APPEARANCE_MARGIN,
     MAX_EXTRAPOLATION_S,
     MERGE_AFTER_S,
     RESIDUAL_TAU_S,
@@ -53,6 +54,45 @@ def test_fused_cost_hand_computed() -> None:
     fixed = fused_cost(floor, np.array([[2.0, 4.0, 2.0, 2.0]]), appearance, 0.5, 0.6, scale_m=2.0)
     assert fixed[0, 1] == pytest.approx(0.5 * 0.1 + 0.5 * 3.0 / 2.0)
     assert fixed[0, 2] == pytest.approx(0.5 / 2.0)
+
+
+def test_fused_cost_appearance_margin_hand_computed() -> None:
+    floor = np.array([[0.3, 0.3, 0.3, 0.3]])
+    appearance = np.array([[0.4, 0.7, 0.85, np.nan]])
+    cost = fused_cost(floor, 1.5, appearance, 0.5, 1.0, scale_m=1.5, appearance_margin=0.7)
+    floor_term = 0.3 / 1.5
+    assert cost[0, 0] == pytest.approx(0.5 * 0.0 + 0.5 * floor_term)  # within the margin: free
+    assert cost[0, 1] == pytest.approx(0.5 * 0.0 + 0.5 * floor_term)
+    assert cost[0, 2] == pytest.approx(0.5 * (0.85 - 0.7) / (1 - 0.7) + 0.5 * floor_term)
+    assert cost[0, 3] == pytest.approx(floor_term)  # unknown: floor term alone, as without margin
+    with pytest.raises(ValueError, match="appearance_margin"):
+        fused_cost(floor, 1.5, appearance, 0.5, 1.0, appearance_margin=1.0)
+
+
+def test_appearance_noise_does_not_overrule_the_floor() -> None:
+    # Demo, t = 24.5 s: two tracklets of one camera (people walking side by side) compete for a
+    # track 0.29 m and 0.31 m away, at cosine distances 0.703 and 0.635 (same-person distances of
+    # the fine-tuned model scatter over 0.15-0.9). Without the margin the 0.068 of appearance noise
+    # outweighs the 2 cm of floor and the farther person takes the track:
+    # 0.5 * 0.703 + 0.5 * 0.29 / 1.5 = 0.448 > 0.5 * 0.635 + 0.5 * 0.31 / 1.5 = 0.421.
+    floor = np.array([[0.29], [0.31]])
+    appearance = np.array([[0.703], [0.635]])
+    plain = fused_cost(floor, 1.5, appearance, 0.5, 1.0, scale_m=1.5)
+    assert plain[:, 0] == pytest.approx([0.5 * 0.703 + 0.5 * 0.29 / 1.5,
+                                         0.5 * 0.635 + 0.5 * 0.31 / 1.5])
+    assert assign_gated(plain) == [(1, 0)]
+    # With the margin: 0.5 * 0.003 / 0.3 + 0.5 * 0.29 / 1.5 = 0.1017 < 0.5 * 0.31 / 1.5 = 0.1033.
+    kept = fused_cost(floor, 1.5, appearance, 0.5, 1.0, scale_m=1.5,
+                      appearance_margin=APPEARANCE_MARGIN)
+    assert APPEARANCE_MARGIN == 0.7  # the arithmetic above assumes it
+    assert kept[:, 0] == pytest.approx([0.5 * 0.003 / 0.3 + 0.5 * 0.29 / 1.5, 0.5 * 0.31 / 1.5])
+    assert assign_gated(kept) == [(0, 0)]
+    # Where appearance is informative (0.95, typical of another person) it still decides:
+    # 0.5 * 0.25 / 0.3 + 0.5 * 0.29 / 1.5 = 0.5133 > 0.5 * 0.31 / 1.5 = 0.1033.
+    clear = fused_cost(floor, 1.5, np.array([[0.95], [0.635]]), 0.5, 1.0, scale_m=1.5,
+                       appearance_margin=APPEARANCE_MARGIN)
+    assert clear[0, 0] == pytest.approx(0.5 * 0.25 / 0.3 + 0.5 * 0.29 / 1.5)
+    assert assign_gated(clear) == [(1, 0)]
 
 
 # --- gated assignment ---------------------------------------------------------------------------
