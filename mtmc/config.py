@@ -214,8 +214,11 @@ class AssociationConfig:
     """Online global association of per-camera tracklets into global ids (RTLS).
 
     Attributes:
-        appearance_weight: weight of cosine distance in the fused cost (the rest is floor
+        appearance_weight: weight of the appearance term in the fused cost (the rest is floor
             distance / ``gate_floor_m``). 0 uses geometry only.
+        appearance_margin: cosine distances up to this cost nothing; above it the appearance term
+            is ``(distance - margin) / (1 - margin)``. A person's own crops scatter this far, so
+            smaller differences are noise that must not outweigh the floor. Depends on the model.
         gate_floor_m: tracklets further than this from a global track's predicted floor position
             can never join it. Raise it for poor calibration; lower it for dense crowds.
             It is also the fixed scale of the floor term in the cost (floor distance / gate_floor_m).
@@ -223,7 +226,8 @@ class AssociationConfig:
         tentative_s: a new tracklet waits this long for a match before it starts a new global id.
             Longer lets another camera confirm a new person; shorter reports new people sooner.
         max_appearance_distance: cosine distance above which a tracklet can never join a global
-            track (and a bound one counts as contradicting it). Depends on the ReID model.
+            track (and a bound one counts as contradicting it). Depends on the ReID model: set it
+            above the model's same-person distances (the shipped models reach ~0.9).
             Two duplicate global tracks whose appearances differ by more are not merged either.
         reentry_speed_mps: the floor gate of a global track grows by this speed times the time it
             has been unseen, so a person can come back elsewhere.
@@ -232,16 +236,19 @@ class AssociationConfig:
     """
 
     appearance_weight: float = 0.5
+    appearance_margin: float = 0.7
     gate_floor_m: float = 1.5
     max_age_s: float = 10.0
     tentative_s: float = 0.5
-    max_appearance_distance: float = 0.6
+    max_appearance_distance: float = 1.0
     reentry_speed_mps: float = 1.0
     unbind_after_s: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.appearance_weight <= 1.0:
             raise FieldError("appearance_weight", f"must be within [0, 1], got {self.appearance_weight}")
+        if not 0.0 <= self.appearance_margin < 1.0:
+            raise FieldError("appearance_margin", f"must be within [0, 1), got {self.appearance_margin}")
         for name in ("gate_floor_m", "max_age_s", "max_appearance_distance"):
             if not getattr(self, name) > 0:
                 raise FieldError(name, f"must be > 0, got {getattr(self, name)}")

@@ -33,7 +33,7 @@ import numpy as np
 
 from mtmc.config import CamsConfig, DetectorConfig, load_cams
 from mtmc.run import run
-from mtmc.synth.output import SCENE_MAX_APPEARANCE_DISTANCE, SCENE_REID_MIN_HEIGHT_PX
+from mtmc.synth.output import SCENE_REID_MIN_HEIGHT_PX
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SEEDS = (201, 202, 203)  # not used by any test
@@ -102,14 +102,9 @@ def configure(
     if reid_model is not None:
         if not reid_model.is_file():
             raise ValueError(f"--reid-model {reid_model}: file not found")
-        # the settings a new scene's cams.yaml gets with a ReID model (mtmc.synth.output)
-        config = replace(
-            config,
-            reid=replace(config.reid, model=reid_model.resolve(),
-                         min_height_px=SCENE_REID_MIN_HEIGHT_PX),
-            association=replace(config.association,
-                                max_appearance_distance=SCENE_MAX_APPEARANCE_DISTANCE),
-        )
+        # the setting a new scene's cams.yaml gets with a ReID model (mtmc.synth.output)
+        config = replace(config, reid=replace(config.reid, model=reid_model.resolve(),
+                                              min_height_px=SCENE_REID_MIN_HEIGHT_PX))
     return config
 
 

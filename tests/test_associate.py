@@ -18,7 +18,6 @@ from mtmc.associate import (
 )
 from mtmc.associate.assign import DENSE_MAX_CELLS
 from mtmc.associate.online import (
-    APPEARANCE_MARGIN,
     MAX_EXTRAPOLATION_S,
     MERGE_AFTER_S,
     RESIDUAL_TAU_S,
@@ -82,15 +81,15 @@ def test_appearance_noise_does_not_overrule_the_floor() -> None:
                                          0.5 * 0.635 + 0.5 * 0.31 / 1.5])
     assert assign_gated(plain) == [(1, 0)]
     # With the margin: 0.5 * 0.003 / 0.3 + 0.5 * 0.29 / 1.5 = 0.1017 < 0.5 * 0.31 / 1.5 = 0.1033.
-    kept = fused_cost(floor, 1.5, appearance, 0.5, 1.0, scale_m=1.5,
-                      appearance_margin=APPEARANCE_MARGIN)
-    assert APPEARANCE_MARGIN == 0.7  # the arithmetic above assumes it
+    margin = AssociationConfig().appearance_margin
+    assert margin == 0.7  # the arithmetic above assumes the default
+    kept = fused_cost(floor, 1.5, appearance, 0.5, 1.0, scale_m=1.5, appearance_margin=margin)
     assert kept[:, 0] == pytest.approx([0.5 * 0.003 / 0.3 + 0.5 * 0.29 / 1.5, 0.5 * 0.31 / 1.5])
     assert assign_gated(kept) == [(0, 0)]
     # Where appearance is informative (0.95, typical of another person) it still decides:
     # 0.5 * 0.25 / 0.3 + 0.5 * 0.29 / 1.5 = 0.5133 > 0.5 * 0.31 / 1.5 = 0.1033.
     clear = fused_cost(floor, 1.5, np.array([[0.95], [0.635]]), 0.5, 1.0, scale_m=1.5,
-                       appearance_margin=APPEARANCE_MARGIN)
+                       appearance_margin=margin)
     assert clear[0, 0] == pytest.approx(0.5 * 0.25 / 0.3 + 0.5 * 0.29 / 1.5)
     assert assign_gated(clear) == [(1, 0)]
 
@@ -478,10 +477,11 @@ def test_duplicate_ids_of_one_person_are_merged() -> None:
 
 def test_people_who_look_different_are_not_merged() -> None:
     # Two people 0.3 m apart, each seen by one camera only (disjoint cameras, as a duplicate
-    # would be), but their embeddings are orthogonal: they stay two ids.
+    # would be), but their embeddings are orthogonal (distance 1.0 > the 0.6 set here): they stay
+    # two ids.
     people = {1: walk((0, 0), (1.0, 0.0)), 2: walk((0, 0.3), (1.0, 0.0))}
     cams = {"a": lambda x, y: y < 0.15, "b": lambda x, y: y >= 0.15}
-    hist, assoc = run(people, cams, 3, APPEAR)
+    hist, assoc = run(people, cams, 3, APPEAR, config=AssociationConfig(max_appearance_distance=0.6))
     assert hist[1][-1] != hist[2][-1] and len(assoc.globals) == 2
     # The same without appearance: merged, since nothing tells them apart.
     hist, assoc = run(people, cams, 3, None, conflicts=[])

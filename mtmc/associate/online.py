@@ -66,11 +66,6 @@ UNASSIGNED = -1
 TRACKLET_EMA = 0.2  # weight of a new embedding in a tracklet's running mean
 GLOBAL_EMA = 0.1  # weight of new tracklet appearance in a global track's running mean (Metropolis)
 MAX_EXEMPLARS = 8  # appearance exemplars kept per global track (one per recent tracklet)
-# Cosine distances up to this add no cost in matching (costs.fused_cost, appearance_margin): a
-# person's own crops scatter up to ~0.7 (base model centre 0.65, fine-tuned 0.4 with a tail to
-# 0.9), and below that the differences between two candidates are noise that outweighed the floor
-# (demo with the fine-tuned model, floor HOTA 90.6 -> 96.8 with it).
-APPEARANCE_MARGIN = 0.7
 POSITION_ALPHA = 0.7  # alpha-beta filter: share of the measurement residual taken into the position
 VELOCITY_BETA = 0.2  # alpha-beta filter: share of the residual rate taken into the velocity
 MAX_SPEED_MPS = 3.0  # velocities are clipped to this (people walk at 1-2 m/s)
@@ -401,7 +396,7 @@ class GlobalAssociator:
             appearance[r, c] = tracks[c].appearance_distance(tracklets[r].appearance)
         cost = fused_cost(floor_m, gate, appearance, cfg.appearance_weight,
                           cfg.max_appearance_distance, scale_m=cfg.gate_floor_m,
-                          appearance_margin=APPEARANCE_MARGIN)
+                          appearance_margin=cfg.appearance_margin)
         # A global track cannot take a second tracklet of a camera it is seen by right now, nor
         # one it has just released.
         for c in np.flatnonzero(np.isfinite(cost).any(axis=0)).tolist():

@@ -60,20 +60,17 @@ CAMERA_COLORS_BGR = [
 ]
 
 
-# ReID settings for simulator scenes (see pipeline_models).
+# Smallest crop embedded in simulator scenes (see pipeline_models).
 SCENE_REID_MIN_HEIGHT_PX = 32
-SCENE_MAX_APPEARANCE_DISTANCE = 1.0
 
 
 def pipeline_models(repo_root: Path = REPO_ROOT) -> dict[str, dict]:
-    """The ``detector``, ``reid`` (and ``association``) sections of a scene's cams.yaml.
+    """The ``detector`` and ``reid`` sections of a scene's cams.yaml.
 
     The project's shipped models when they exist (``models/detector/person.pt`` with the yolo
     backend, ``models/reid/base.onnx``), else the scene's own ground-truth boxes (backend
     ``file``) and no appearance model. With the ReID model, crops from 32 px tall are embedded
-    (the simulator's people are 30-120 px tall at 960x540) and appearance never vetoes a match
-    (``max_appearance_distance: 1.0``): the base model's same-person cosine distances spread up
-    to ~0.9 (docs/reid_finetune_distances.png), so the 0.6 default would keep people apart.
+    (the simulator's people are 30-120 px tall at 960x540).
     """
     detector_weights = repo_root / "models" / "detector" / "person.pt"
     reid_model = repo_root / "models" / "reid" / "base.onnx"
@@ -86,7 +83,6 @@ def pipeline_models(repo_root: Path = REPO_ROOT) -> dict[str, dict]:
     return {
         "detector": detector,
         "reid": {"model": str(reid_model.resolve()), "min_height_px": SCENE_REID_MIN_HEIGHT_PX},
-        "association": {"max_appearance_distance": SCENE_MAX_APPEARANCE_DISTANCE},
     }
 
 
