@@ -560,6 +560,17 @@ class PinholeCamera:
             return _undistort_tsai(xy, float(self.dist[0]))
         return _undistort_opencv(xy, self.dist, self._radial_fold[0])
 
+    def undistort_px(self, pts_px: ArrayLike) -> np.ndarray:
+        """Pixels (..., 2) -> the pixels an ideal lens would give (same K, no distortion).
+
+        ``H_img_to_floor`` maps these undistorted pixels to the floor exactly. A copy of the input
+        when the camera has no distortion; NaN where a pixel cannot be undistorted.
+        """
+        pts = _points(pts_px, 2, "pts_px")
+        if self._no_distortion:
+            return pts.copy()
+        return self._normalised_to_px(self.undistort(self._px_to_normalised(pts)))
+
     def project(self, xyz_m: ArrayLike) -> np.ndarray:
         """World points (N, 3) in metres -> pixels (N, 2) float64, with distortion.
 

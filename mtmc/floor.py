@@ -179,7 +179,7 @@ class FloorMapper:
             # The axis is straight only without lens distortion: work in undistorted pixels, on
             # the box with the undistorted centre and bottom centre (all upright_foot_px uses).
             cx = (xyxy[:, 0] + xyxy[:, 2]) / 2
-            center, bottom = self._undistort_px(np.stack(
+            center, bottom = cam.undistort_px(np.stack(
                 [np.column_stack([cx, (xyxy[:, 1] + xyxy[:, 3]) / 2]), np.column_stack([cx, xyxy[:, 3]])]
             ))
             box = np.column_stack([center[:, 0], 2 * center[:, 1] - bottom[:, 1], center[:, 0], bottom[:, 1]])
@@ -194,15 +194,6 @@ class FloorMapper:
         if self.center_behind_foot_m:
             xy = push_along_view(xy, behind, self.center_behind_foot_m)
         return xy
-
-    def _undistort_px(self, pts_px: np.ndarray) -> np.ndarray:
-        """(..., 2) pixels -> undistorted pixels (the same where the lens has no distortion)."""
-        cam = self.camera
-        if not np.any(cam.dist):
-            return pts_px
-        K = cam.K
-        norm = (pts_px - K[:2, 2]) @ np.linalg.inv(K[:2, :2]).T
-        return cam.undistort(norm) @ K[:2, :2].T + K[:2, 2]
 
     def update(self, dets: Detections) -> Detections:
         out = dets[np.arange(len(dets))]

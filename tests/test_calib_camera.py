@@ -69,6 +69,18 @@ def test_floor_project_to_floor_round_trip(name):
 
 
 @pytest.mark.parametrize("name", sorted(CAMERAS))
+def test_undistorted_pixels_map_to_the_floor_by_the_homography(name):
+    cam = CAMERAS[name]
+    xy_m = _floor_points_in_view(cam, 100, seed=3)
+    pts_px = cam.floor_to_image(xy_m)  # with the lens's distortion
+    ideal_px = cam.undistort_px(pts_px)
+    h = np.column_stack([ideal_px, np.ones(len(ideal_px))]) @ cam.H_img_to_floor.T
+    assert np.abs(h[:, :2] / h[:, 2:] - xy_m).max() < 1e-6
+    if name == "no distortion":
+        np.testing.assert_array_equal(ideal_px, pts_px)
+
+
+@pytest.mark.parametrize("name", sorted(CAMERAS))
 def test_pixel_to_floor_to_pixel_round_trip(name):
     cam = CAMERAS[name]
     w, h = cam.image_size_wh
