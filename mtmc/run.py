@@ -157,8 +157,6 @@ def _concatenate(parts: list[Detections]) -> Detections:
     merged = Detections.concatenate(parts)
     if CAMERA_ID in merged.meta:  # a single camera: make the column explicit anyway
         merged.data[CAMERA_ID] = np.full(len(merged), merged.meta.pop(CAMERA_ID))
-    if "frame" in merged.meta:
-        merged.data["frame"] = np.full(len(merged), merged.meta["frame"])
     return merged
 
 

@@ -57,23 +57,18 @@ def ensure_demo_market() -> Path:
 
 def score_model(model: Path, market: Path) -> tuple[dict[str, Any], tuple[np.ndarray, np.ndarray]]:
     """Market scores (percent) and the protocol's (same-id, different-id) distance samples."""
-    from mtmc.formats.market import read_market
     from mtmc.reid.evaluate import (
+        embed_market,
         evaluate_features,
-        extract_features,
-        open_extractor,
+        percent_metrics,
         protocol_pair_distances,
     )
 
-    split = read_market(market)
-    extractor = open_extractor(model, "cpu")
-    qf = extract_features(extractor, split.query.paths, progress=False)
-    gf = extract_features(extractor, split.gallery.paths, progress=False)
+    split, qf, gf = embed_market(model, market, device="cpu", progress=False)
     scores, dist = evaluate_features(qf, gf, split.query, split.gallery)
     pairs = protocol_pair_distances(dist, split.query.pids, split.gallery.pids,
                                     split.query.camids, split.gallery.camids)
-    percent = {k: round(100.0 * float(scores[k]), 1) for k in ("rank1", "rank5", "mAP", "mINP")}
-    return percent, pairs
+    return percent_metrics(scores), pairs
 
 
 def pipeline_run(model: Path | None, tag: str, runs: Path) -> dict[str, Any]:

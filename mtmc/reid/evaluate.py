@@ -45,7 +45,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from mtmc.formats.market import JUNK_PID, MarketRecords, read_market
+from mtmc.formats.market import JUNK_PID, MarketRecords, MarketSplit, read_market
 from mtmc.reid.data import MarketImages, normalize, read_crop_rgb
 from mtmc.reid.metrics import evaluate_rank
 from mtmc.reid.model import ReIDModel, load_model, resolve_device
@@ -58,12 +58,14 @@ __all__ = [
     "TorchExtractor",
     "cosine_distance",
     "draw_distance_histogram",
+    "embed_market",
     "evaluate_features",
     "evaluate_model",
     "extract_features",
     "l2_normalize",
     "main",
     "open_extractor",
+    "percent_metrics",
     "plot_cmc",
     "plot_distance_histograms",
     "plot_ranked_lists",
@@ -265,6 +267,30 @@ def protocol_pair_distances(distmat: np.ndarray, q_pids: np.ndarray, g_pids: np.
     return out[0], out[1]
 
 
+def embed_market(model_path: str | Path, data_dir: str | Path, *, device: str = "auto",
+                 batch_size: int = 64, workers: int = 0, progress: bool = True,
+                 threads: int | None = None) -> tuple[MarketSplit, np.ndarray, np.ndarray]:
+    """Read a Market folder and embed its query and gallery crops with a model.
+
+    Returns:
+        ``(split, query_feats (Q, D), gallery_feats (G, D))``; score them with
+        :func:`evaluate_features`.
+
+    Raises:
+        ValueError: the folder is not Market layout, has no query or gallery crops, or the model
+            cannot be read.
+    """
+    split = read_market(data_dir)
+    if len(split.query) == 0 or len(split.gallery) == 0:
+        raise ValueError(f"{data_dir}: query/ or bounding_box_test/ has no crops to evaluate")
+    extractor = open_extractor(model_path, device, threads)
+    qf = extract_features(extractor, split.query.paths, batch_size=batch_size, workers=workers,
+                          progress=progress, desc="query")
+    gf = extract_features(extractor, split.gallery.paths, batch_size=batch_size, workers=workers,
+                          progress=progress, desc="gallery")
+    return split, qf, gf
+
+
 def evaluate_model(model_path: str | Path, data_dir: str | Path, *, rerank: bool = False,
                    out_dir: str | Path | None = None, device: str = "auto", batch_size: int = 64,
                    workers: int = 0, plots: bool = True, progress: bool = True,
@@ -288,21 +314,15 @@ def evaluate_model(model_path: str | Path, data_dir: str | Path, *, rerank: bool
         ValueError: the folder is not Market layout, has no query or gallery crops, or the model
             cannot be read.
     """
-    split = read_market(data_dir)
-    if len(split.query) == 0 or len(split.gallery) == 0:
-        raise ValueError(f"{data_dir}: query/ or bounding_box_test/ has no crops to evaluate")
-    extractor = open_extractor(model_path, device, threads)
     t0 = time.perf_counter()
-    qf = extract_features(extractor, split.query.paths, batch_size=batch_size, workers=workers,
-                          progress=progress, desc="query")
-    gf = extract_features(extractor, split.gallery.paths, batch_size=batch_size, workers=workers,
-                          progress=progress, desc="gallery")
+    split, qf, gf = embed_market(model_path, data_dir, device=device, batch_size=batch_size,
+                                 workers=workers, progress=progress, threads=threads)
     seconds = time.perf_counter() - t0
     plain, cos_dist = evaluate_features(qf, gf, split.query, split.gallery)
-    result = _percent(plain)
+    result = percent_metrics(plain)
     if rerank:
         reranked, _ = evaluate_features(qf, gf, split.query, split.gallery, rerank=True)
-        result = {**_percent(reranked), "without_rerank": _percent(plain)}
+        result = {**percent_metrics(reranked), "without_rerank": percent_metrics(plain)}
     n_crops = len(qf) + len(gf)
     result.update({
         "model": str(model_path), "data": str(data_dir), "rerank": rerank,
@@ -324,7 +344,8 @@ def evaluate_model(model_path: str | Path, data_dir: str | Path, *, rerank: bool
     return result
 
 
-def _percent(m: Mapping[str, Any]) -> dict[str, Any]:
+def percent_metrics(m: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`evaluate_rank`'s fractions as percentages (``METRIC_KEYS`` and ``cmc``)."""
     out: dict[str, Any] = {k: round(100.0 * float(m[k]), 4) for k in METRIC_KEYS}
     out["cmc"] = [round(100.0 * float(v), 4) for v in m["cmc"]]
     return out
