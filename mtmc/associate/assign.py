@@ -47,7 +47,8 @@ def assign_gated(cost: np.ndarray) -> list[tuple[int, int]]:
     """Minimum-cost one-to-one assignment over the finite entries of ``cost`` (R, C).
 
     Gated pairs (``inf``) are never returned; rows and columns may stay unassigned. Equivalent to a
-    dense Hungarian on the whole matrix followed by dropping gated pairs, but solved per component.
+    dense Hungarian on the whole matrix followed by dropping gated pairs; above
+    ``DENSE_MAX_CELLS`` cells it is solved per gated component, which is much cheaper.
 
     Example: ``assign_gated(np.array([[0.1, np.inf], [0.2, 0.3]])) == [(0, 0), (1, 1)]``.
     """
@@ -56,21 +57,22 @@ def assign_gated(cost: np.ndarray) -> list[tuple[int, int]]:
     rows_used, cols_used = np.flatnonzero(finite.any(axis=1)), np.flatnonzero(finite.any(axis=0))
     if rows_used.size * cols_used.size <= DENSE_MAX_CELLS:
         # Small: one dense solve costs less than finding the components.
-        if rows_used.size == 0:
-            return []
-        sub = cost[np.ix_(rows_used, cols_used)]
-        r, c = linear_sum_assignment(np.where(np.isfinite(sub), sub, _BIG))
-        keep = np.isfinite(sub[r, c])
-        return sorted(zip(rows_used[r[keep]].tolist(), cols_used[c[keep]].tolist(), strict=True))
+        return sorted(_solve_block(cost, rows_used, cols_used))
     pairs: list[tuple[int, int]] = []
     for rows, cols in gated_components(cost):
         if rows.size == 1 and cols.size == 1:
             pairs.append((int(rows[0]), int(cols[0])))
-            continue
-        sub = cost[np.ix_(rows, cols)]
-        sub = np.where(np.isfinite(sub), sub, _BIG)
-        r, c = linear_sum_assignment(sub)
-        keep = sub[r, c] < _BIG
-        pairs.extend(zip(rows[r[keep]].tolist(), cols[c[keep]].tolist(), strict=True))
+        else:
+            pairs.extend(_solve_block(cost, rows, cols))
     pairs.sort()
     return pairs
+
+
+def _solve_block(cost: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> list[tuple[int, int]]:
+    """Hungarian on ``cost[rows][:, cols]`` with gated cells kept out; pairs in full indices."""
+    if rows.size == 0 or cols.size == 0:
+        return []
+    sub = cost[np.ix_(rows, cols)]
+    r, c = linear_sum_assignment(np.where(np.isfinite(sub), sub, _BIG))
+    keep = np.isfinite(sub[r, c])
+    return list(zip(rows[r[keep]].tolist(), cols[c[keep]].tolist(), strict=True))

@@ -10,8 +10,8 @@ per person, and in each step:
    tracklets of one camera never share an id; a tracklet that jumps away from the track's
    prediction or whose appearance differs, for ``unbind_after_s``; and a tracklet that stands
    apart from the other cameras' tracklets of its track (smoothed over ``RESIDUAL_TAU_S``, more
-   than ``UNBIND_RESIDUAL_M``; rows flagged ``BOX_CUT`` take no part in this check): people walking side by side get mixed up when they first meet
-   the associator, and this undoes it;
+   than ``UNBIND_RESIDUAL_M``), which undoes the mix-ups of people walking side by side when
+   they first meet the associator (rows flagged ``BOX_CUT`` take no part in this check);
 3. matches unbound tracklets to global tracks by gated, component-split Hungarian assignment on
    the fused cost of cosine distance and floor distance (:mod:`mtmc.associate.costs`), one
    camera at a time, so that several cameras can join one person in the same step;
@@ -20,7 +20,7 @@ per person, and in each step:
 5. fuses each global track's floor position from its tracklets (weights favour large, unoccluded,
    near boxes) and smooths it with an alpha-beta filter, which also gives the velocity;
 6. merges duplicates: two global tracks that stand within ``MERGE_DISTANCE_M`` of each other for
-   ``MERGE_AFTER_S`` without ever being seen by the same camera at the same time, and do not look
+   ``MERGE_AFTER_S``, during which no camera sees both at once, and do not look
    different (``max_appearance_distance``), are one person (the younger id is dropped);
 7. retires tracklets and global tracks unseen for ``max_age_s``: the state stays bounded.
 
@@ -402,7 +402,8 @@ class GlobalAssociator:
         for c in np.flatnonzero(np.isfinite(cost).any(axis=0)).tolist():
             g = tracks[c]
             busy = {key[0] for key in g.tracklets if self.tracklets[key].last_t == t_s}
-            for r, tr in enumerate(tracklets):
+            for r in np.flatnonzero(np.isfinite(cost[:, c])).tolist():
+                tr = tracklets[r]
                 if tr.camera_id in busy or (
                     tr.left_id == g.global_id and t_s - tr.left_t < REJOIN_AFTER_S
                 ):
@@ -563,8 +564,7 @@ class GlobalAssociator:
                 self._bind(tr, keep, t_s)
         for key, exemplar in drop.exemplars.items():
             keep.exemplars.setdefault(key, exemplar)
-        while len(keep.exemplars) > MAX_EXEMPLARS:
-            keep.exemplars.popitem(last=False)
+        _cap_exemplars(keep)
         if keep.appearance is None:
             keep.appearance = drop.appearance
         elif drop.appearance is not None:
@@ -603,5 +603,10 @@ def _replace_exemplar(g: GlobalTrack, tr: Tracklet) -> None:
     """Keep one exemplar per recent tracklet: its latest running mean; drop the oldest beyond the cap."""
     g.exemplars.pop(tr.key, None)
     g.exemplars[tr.key] = tr.appearance
+    _cap_exemplars(g)
+
+
+def _cap_exemplars(g: GlobalTrack) -> None:
+    """Drop the oldest exemplars beyond ``MAX_EXEMPLARS``."""
     while len(g.exemplars) > MAX_EXEMPLARS:
         g.exemplars.popitem(last=False)
