@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -31,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from mtmc.config import CamsConfig, DetectorConfig, load_cams
+from mtmc.config import CamsConfig, DetectorConfig, load_cams, to_public
 from mtmc.run import run
 from mtmc.synth.output import SCENE_REID_MIN_HEIGHT_PX
 
@@ -48,12 +47,18 @@ def ensure_scene(data_root: Path, seed: int, cameras: int, people: int, seconds:
     """The scene folder of ``seed`` under ``data_root``; rendered first when it is not there.
 
     A folder counts as a scene once ``scene.json`` (written last by the simulator) exists. Its
-    size must match ``cameras`` / ``people`` / ``seconds``; a mismatch is an error (delete the
-    folder or pick another ``--data``) rather than a silent re-render.
+    parameters must be those the warehouse preset gives with these overrides (preset changes
+    included); a mismatch is an error (delete the folder or pick another ``--data``) rather than
+    a silent reuse. A scene is rendered into ``.partial/`` and moved into place when complete.
     """
+    from mtmc.synth.config import load_preset, with_overrides
+    from mtmc.synth.generate import generate
+
+    cfg = with_overrides(load_preset("warehouse"), seed=seed, cameras=cameras, people=people,
+                         seconds=seconds)
     scene = data_root / str(seed)
     if (scene / "scene.json").exists():
-        _check_scene(scene, cameras, people, seconds)
+        _check_scene(scene, to_public(cfg))
         return scene
     if scene.exists():
         raise ValueError(f"{scene}: exists but holds no complete scene (no scene.json); delete it")
@@ -61,24 +66,23 @@ def ensure_scene(data_root: Path, seed: int, cameras: int, people: int, seconds:
     if partial.exists():
         shutil.rmtree(partial)  # left over from an interrupted generation
     partial.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "mtmc.synth", "--out", str(partial), "--seed", str(seed),
-           "--cameras", str(cameras), "--people", str(people), "--seconds", f"{seconds:g}",
-           "--quiet"]
-    print(f"generating scene {seed}: {' '.join(cmd[1:])}", flush=True)
+    print(f"generating scene {seed}: warehouse, {cameras} cameras, {people} people, "
+          f"{seconds:g} s", flush=True)
     started = time.perf_counter()
-    subprocess.run(cmd, check=True, cwd=ROOT)
+    generate(cfg, partial, progress=False)
     partial.rename(scene)
     print(f"  {scene} in {time.perf_counter() - started:.0f} s", flush=True)
     return scene
 
 
-def _check_scene(scene: Path, cameras: int, people: int, seconds: float) -> None:
-    params = json.loads((scene / "scene.json").read_text(encoding="utf-8"))["parameters"]
-    have = (params["cameras"]["count"], params["people"]["count"], params["duration_s"])
-    if have != (cameras, people, seconds):
+def _check_scene(scene: Path, wanted: dict[str, Any]) -> None:
+    have = json.loads((scene / "scene.json").read_text(encoding="utf-8"))["parameters"]
+    wanted = json.loads(json.dumps(wanted))  # tuples -> lists, as scene.json holds them
+    if have != wanted:
+        changed = sorted(k for k in set(have) | set(wanted) if have.get(k) != wanted.get(k))
         raise ValueError(
-            f"{scene}: holds a scene of {have[0]} cameras, {have[1]} people, {have[2]:g} s, not "
-            f"{cameras}, {people}, {seconds:g} s; delete it to render it again, or use --data"
+            f"{scene}: was rendered with other simulator parameters ({', '.join(changed)} differ); "
+            "delete it to render it again, or use another --data"
         )
 
 
@@ -172,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                                "metrics": {sec: {k: v for k, v in metrics[sec].items() if k != "per_camera"}
                                            for sec in ("floor", "image")}}
             print(f"seed {seed}: {runs[str(seed)]['seconds']} s", flush=True)
-    except (ValueError, subprocess.CalledProcessError) as exc:
+    except ValueError as exc:
         print(f"accuracy_runs: error: {exc}", file=sys.stderr)
         return 2
     rows["mean"] = mean_row(list(rows.values()))
