@@ -32,7 +32,7 @@ import shapely
 from numpy.typing import ArrayLike
 from shapely.geometry import Point, Polygon
 
-__all__ = ["Camera", "HomographyCamera", "PinholeCamera"]
+__all__ = ["Camera", "HomographyCamera", "PinholeCamera", "apply_homography"]
 
 DistortionModel = Literal["opencv", "tsai"]
 
@@ -87,8 +87,9 @@ def _points(value: ArrayLike, dim: int, name: str) -> np.ndarray:
     return arr
 
 
-def _apply_homography(H: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    """Map (..., 2) points by H; NaN where the homogeneous w is not positive (behind / horizon)."""
+def apply_homography(H: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Map (..., 2) points by the 3x3 ``H``; NaN where the homogeneous w is not positive (behind
+    the camera, or on the horizon within rounding noise)."""
     q = pts @ H[:, :2].T + H[:, 2]
     w = q[..., 2:]
     # w within rounding noise of 0 is on the horizon: without this, it comes out as a point
@@ -267,7 +268,7 @@ def _fov_polygon(
     for geom in getattr(clipped, "geoms", [clipped]):
         if not isinstance(geom, Polygon) or geom.is_empty:
             continue
-        ring = _apply_homography(H_q_to_floor, np.asarray(geom.exterior.coords)[:-1])
+        ring = apply_homography(H_q_to_floor, np.asarray(geom.exterior.coords)[:-1])
         ring = ring[np.isfinite(ring).all(axis=1)]
         if len(ring) >= 3:
             pieces.append(shapely.make_valid(Polygon(ring)))
@@ -734,12 +735,12 @@ class HomographyCamera:
 
     def to_floor(self, pts_px: ArrayLike) -> np.ndarray:
         """Pixels (N, 2) -> floor points (N, 2) in metres; NaN on or above the horizon."""
-        return _apply_homography(self.H_img_to_floor, _points(pts_px, 2, "pts_px"))
+        return apply_homography(self.H_img_to_floor, _points(pts_px, 2, "pts_px"))
 
     def floor_to_image(self, xy_m: ArrayLike) -> np.ndarray:
         """Floor points (N, 2) in metres -> pixels (N, 2); NaN for floor points behind the camera
         (those that would map above the horizon)."""
-        return _apply_homography(self.H_floor_to_img, _points(xy_m, 2, "xy_m"))
+        return apply_homography(self.H_floor_to_img, _points(xy_m, 2, "xy_m"))
 
     def fov_polygon(self, max_range_m: float = 30.0) -> Polygon:
         """The floor area seen by the image rectangle within ``max_range_m`` of

@@ -33,6 +33,7 @@ import shapely
 from shapely.geometry import Polygon
 
 from calib import Camera, PinholeCamera
+from calib.camera import apply_homography
 from mtmc.associate import BOX_CUT, QUALITY
 from mtmc.types import FLOOR_XY, Detections
 
@@ -53,7 +54,6 @@ BORDER_MARGIN_PX = 2.0  # a box edge this close to the image edge counts as cut
 # point falls 0.15 m short on median (0.17 m mean), 0.20-0.23 m for steep near views, which weigh
 # most in the fusion; 0.15 / 0.20 / 0.25 / 0.30 gave floor HOTA 93.7 / 95.3 / 95.4 / 94.3.
 CENTER_BEHIND_FOOT_M = 0.2
-_HORIZON_EPS = 1e-9  # a pixel this close to the horizon line maps to no floor point
 _AXIS_MIN_SLOPE = 1e-6  # |dy| of the axis direction below this: axis horizontal, no correction
 
 
@@ -102,25 +102,30 @@ def vertical_vanishing_point(camera: PinholeCamera) -> np.ndarray:
     return camera.K @ camera.R_world_to_cam[:, 2]
 
 
-def upright_foot_px(xyxy: np.ndarray, vanishing_px: np.ndarray) -> np.ndarray:
-    """(N, 4) boxes -> (N, 2) foot points: where each person's axis crosses the box's bottom edge.
+def upright_foot_px(center_px: np.ndarray, bottom_y_px: np.ndarray, vanishing_px: np.ndarray) -> np.ndarray:
+    """Foot points: where each person's axis crosses the bottom edge of the box.
 
-    The axis is the image line through the box centre and the vertical vanishing point
-    ``vanishing_px`` (homogeneous (3,), possibly at infinity). Where the axis is (nearly)
-    horizontal the bottom centre is returned.
+    Args:
+        center_px: (N, 2) box centres.
+        bottom_y_px: (N,) y of the boxes' bottom edges.
+        vanishing_px: the vertical vanishing point, homogeneous (3,), possibly at infinity.
+
+    Returns:
+        (N, 2) pixels. The axis is the image line through the centre and ``vanishing_px``; where it
+        is (nearly) horizontal the bottom centre is returned.
 
     Example: box (10, 20, 30, 60), centre (20, 40), vanishing point (120, 240): the axis heads
     (100, 200) per unit, so at the bottom y = 60 the foot is x = 20 + 100 * (60 - 40) / 200 = 30.
     """
-    xyxy = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+    center_px = np.asarray(center_px, dtype=np.float64).reshape(-1, 2)
+    bottom_y = np.asarray(bottom_y_px, dtype=np.float64).reshape(-1)
     vx, vy, vw = np.asarray(vanishing_px, dtype=np.float64).reshape(3)
-    cx = (xyxy[:, 0] + xyxy[:, 2]) / 2
-    cy = (xyxy[:, 1] + xyxy[:, 3]) / 2
+    cx, cy = center_px[:, 0], center_px[:, 1]
     dx, dy = vx - vw * cx, vy - vw * cy  # direction from the centre towards the vanishing point
     ok = np.abs(dy) > _AXIS_MIN_SLOPE * (np.abs(dx) + np.abs(dy) + 1e-300)
     with np.errstate(divide="ignore", invalid="ignore"):
-        foot_x = np.where(ok, cx + dx * (xyxy[:, 3] - cy) / dy, cx)
-    return np.stack([foot_x, xyxy[:, 3]], axis=1)
+        foot_x = np.where(ok, cx + dx * (bottom_y - cy) / dy, cx)
+    return np.stack([foot_x, bottom_y], axis=1)
 
 
 def push_along_view(
@@ -176,15 +181,13 @@ class FloorMapper:
             return np.zeros((0, 2))
         cam = self.camera
         if isinstance(cam, PinholeCamera):
-            # The axis is straight only without lens distortion: work in undistorted pixels, on
-            # the box with the undistorted centre and bottom centre (all upright_foot_px uses).
+            # The axis is straight only without lens distortion: work in undistorted pixels.
             cx = (xyxy[:, 0] + xyxy[:, 2]) / 2
             center, bottom = cam.undistort_px(np.stack(
                 [np.column_stack([cx, (xyxy[:, 1] + xyxy[:, 3]) / 2]), np.column_stack([cx, xyxy[:, 3]])]
             ))
-            box = np.column_stack([center[:, 0], 2 * center[:, 1] - bottom[:, 1], center[:, 0], bottom[:, 1]])
-            foot_px = upright_foot_px(box, self._vanishing)
-            xy = _apply_h(cam.H_img_to_floor, foot_px)
+            foot_px = upright_foot_px(center, bottom[:, 1], self._vanishing)
+            xy = apply_homography(cam.H_img_to_floor, foot_px)
             behind = cam.center_m[:2]
         else:
             bottom_px = np.stack([(xyxy[:, 0] + xyxy[:, 2]) / 2, xyxy[:, 3]], axis=1)
@@ -209,11 +212,3 @@ class FloorMapper:
     def reset(self) -> None:
         """Stateless; present so every stage has the same verbs."""
 
-
-def _apply_h(H: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    p = np.column_stack([pts, np.ones(len(pts))]) @ H.T
-    with np.errstate(divide="ignore", invalid="ignore"):
-        xy = p[:, :2] / p[:, 2:]
-    # In front of the camera only (the ray goes down), with the horizon's rounding noise excluded.
-    xy[~(p[:, 2] > _HORIZON_EPS * np.abs(p).sum(axis=1))] = np.nan
-    return xy

@@ -47,13 +47,13 @@ def test_box_quality_and_cut_hand_computed() -> None:
 def test_upright_foot_hand_computed() -> None:
     # centre (20, 40); vanishing point (120, 240): the axis heads (100, 200); at y = 60 it is at
     # x = 20 + 100 * (60 - 40) / 200 = 30. A vanishing point at infinity straight down: x = 20.
-    boxes = np.array([[10, 20, 30, 60]])
-    assert upright_foot_px(boxes, np.array([120.0, 240.0, 1.0])) == pytest.approx(np.array([[30.0, 60.0]]))
-    assert upright_foot_px(boxes, np.array([0.0, 1.0, 0.0])) == pytest.approx(np.array([[20.0, 60.0]]))
+    center, bottom = np.array([[20.0, 40.0]]), np.array([60.0])  # the box (10, 20, 30, 60)
+    assert upright_foot_px(center, bottom, np.array([120.0, 240.0, 1.0])) == pytest.approx(np.array([[30.0, 60.0]]))
+    assert upright_foot_px(center, bottom, np.array([0.0, 1.0, 0.0])) == pytest.approx(np.array([[20.0, 60.0]]))
     # a horizontal axis (camera rolled 90 degrees) has no crossing: the bottom centre
-    assert upright_foot_px(boxes, np.array([1.0, 0.0, 0.0])) == pytest.approx(np.array([[20.0, 60.0]]))
+    assert upright_foot_px(center, bottom, np.array([1.0, 0.0, 0.0])) == pytest.approx(np.array([[20.0, 60.0]]))
     # homogeneous scale does not matter
-    assert upright_foot_px(boxes, np.array([-240.0, -480.0, -2.0])) == pytest.approx(np.array([[30.0, 60.0]]))
+    assert upright_foot_px(center, bottom, np.array([-240.0, -480.0, -2.0])) == pytest.approx(np.array([[30.0, 60.0]]))
 
 
 def test_push_along_view_and_vanishing_point() -> None:
