@@ -41,18 +41,19 @@ def test_cosine_and_floor_distance_hand_computed() -> None:
 def test_fused_cost_hand_computed() -> None:
     floor = np.array([[1.0, 3.0, 0.5, 1.0]])
     appearance = np.array([[0.2, 0.1, np.nan, 0.7]])
-    cost = fused_cost(floor, 2.0, appearance, appearance_weight=0.5, max_appearance_distance=0.6)
+    cost = fused_cost(floor, 2.0, appearance, appearance_weight=0.5, max_appearance_distance=0.6, scale_m=2.0)
     assert cost[0, 0] == pytest.approx(0.5 * 0.2 + 0.5 * 1.0 / 2.0)  # fused
     assert cost[0, 1] == np.inf  # beyond the 2 m gate
     assert cost[0, 2] == pytest.approx(0.5 / 2.0)  # no appearance: floor term alone
     assert cost[0, 3] == np.inf  # appearance gate
-    # A per-column gate (it grows with time unseen).
-    wide = fused_cost(floor, np.array([[2.0, 4.0, 2.0, 2.0]]), None, 0.5, 0.6)
-    assert wide[0, 1] == pytest.approx(3.0 / 4.0)
-    # One fixed scale instead: a far track with a wide gate is not made cheap by its gate.
-    fixed = fused_cost(floor, np.array([[2.0, 4.0, 2.0, 2.0]]), appearance, 0.5, 0.6, scale_m=2.0)
-    assert fixed[0, 1] == pytest.approx(0.5 * 0.1 + 0.5 * 3.0 / 2.0)
-    assert fixed[0, 2] == pytest.approx(0.5 / 2.0)
+    # A per-column gate (it grows with time unseen) lets the 3 m pair through, and the cost keeps
+    # the fixed scale: a far track with a wide gate is not made cheap by its gate.
+    wide = fused_cost(floor, np.array([[2.0, 4.0, 2.0, 2.0]]), appearance, 0.5, 0.6, scale_m=2.0)
+    assert wide[0, 1] == pytest.approx(0.5 * 0.1 + 0.5 * 3.0 / 2.0)
+    assert wide[0, 2] == pytest.approx(0.5 / 2.0)
+    assert fused_cost(floor, np.array([[2.0, 4.0, 2.0, 2.0]]), None, 0.5, 0.6, scale_m=2.0)[0, 1] == 1.5
+    with pytest.raises(ValueError, match="scale_m"):
+        fused_cost(floor, 2.0, None, 0.5, 0.6, scale_m=0.0)
 
 
 def test_fused_cost_appearance_margin_hand_computed() -> None:
@@ -65,7 +66,7 @@ def test_fused_cost_appearance_margin_hand_computed() -> None:
     assert cost[0, 2] == pytest.approx(0.5 * (0.85 - 0.7) / (1 - 0.7) + 0.5 * floor_term)
     assert cost[0, 3] == pytest.approx(floor_term)  # unknown: floor term alone, as without margin
     with pytest.raises(ValueError, match="appearance_margin"):
-        fused_cost(floor, 1.5, appearance, 0.5, 1.0, appearance_margin=1.0)
+        fused_cost(floor, 1.5, appearance, 0.5, 1.0, scale_m=1.5, appearance_margin=1.0)
 
 
 def test_appearance_noise_does_not_overrule_the_floor() -> None:

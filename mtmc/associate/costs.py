@@ -41,7 +41,8 @@ def fused_cost(
     appearance: np.ndarray | None,
     appearance_weight: float,
     max_appearance_distance: float,
-    scale_m: float | None = None,
+    *,
+    scale_m: float,
     appearance_margin: float = 0.0,
 ) -> np.ndarray:
     """Fuse floor distance and appearance distance into one cost, ``inf`` when gated.
@@ -68,7 +69,7 @@ def fused_cost(
         appearance: (R, C) cosine distances with NaN where unknown, or None.
         appearance_weight: w in [0, 1].
         max_appearance_distance: appearance gate.
-        scale_m: floor distance that costs 1; ``None`` divides by ``gate_m`` (cost in [0, 1]).
+        scale_m: floor distance that costs 1 (the association uses its base gate).
         appearance_margin: cosine distance in [0, 1) below which appearance adds no cost.
 
     Example: floor 1 m, scale 2 m, appearance 0.2, w = 0.5 -> 0.5 * 0.2 + 0.5 * 0.5 = 0.35;
@@ -78,7 +79,9 @@ def fused_cost(
         raise ValueError(f"appearance_margin must be within [0, 1), got {appearance_margin}")
     floor_m = np.asarray(floor_m, dtype=np.float64)
     gate = np.broadcast_to(np.asarray(gate_m, dtype=np.float64), floor_m.shape)
-    floor_term = floor_m / (gate if scale_m is None else scale_m)
+    if scale_m <= 0:
+        raise ValueError(f"scale_m must be positive, got {scale_m}")
+    floor_term = floor_m / scale_m
     cost = floor_term.copy()
     gated = floor_m > gate
     if appearance is not None:
