@@ -8,12 +8,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from calib.io import read_tsai_xml
 
 TSAI_FIXTURE = Path(__file__).parent / "fixtures" / "calib" / "tsai_view.xml"
-PETS = Path(__file__).resolve().parents[2] / "shared" / "data" / "pets2009-s2l1"
 PETS_FPS = 7.0  # S2L1 was recorded at about 7 fps (the AVI header's 10 fps is wrong)
 
 
@@ -105,12 +103,10 @@ def per_person_median_speed_mps(foot: np.ndarray, xy_m: np.ndarray, fps: float) 
     return out
 
 
-@pytest.mark.skipif(not (PETS / "PETS2009-S2L1.xml").is_file(),
-                    reason=f"PETS 2009 S2L1 data not found at {PETS} (CI has it)")
-def test_pets_ground_truth_walks_at_walking_speed():
-    cam = read_tsai_xml(PETS / "calibration" / "View_001.xml")
+def test_pets_ground_truth_walks_at_walking_speed(pets_dir: Path) -> None:
+    cam = read_tsai_xml(pets_dir / "calibration" / "View_001.xml")
     assert cam.image_size_wh == (768, 576)  # vtest.avi's size: pixels match directly
-    foot = _cvml_foot_points(PETS / "PETS2009-S2L1.xml")
+    foot = _cvml_foot_points(pets_dir / "PETS2009-S2L1.xml")
     assert len(foot) > 4000 and len(np.unique(foot[:, 1])) == 19
     xy_m = cam.to_floor(foot[:, 2:])
     assert np.isfinite(xy_m).all()

@@ -24,11 +24,6 @@ from mtmc.detect.prior import PERSON_HEIGHT_RANGE_M, PersonSizePrior
 from mtmc.formats.cvml import read_cvml
 from mtmc.types import SOURCE_INDEX, UNSET_TRACK_ID
 
-PETS = Path(__file__).resolve().parents[2] / "shared" / "data" / "pets2009-s2l1"
-needs_pets = pytest.mark.skipif(
-    not (PETS / "vtest.avi").is_file(), reason=f"PETS 2009 S2L1 data not found at {PETS} (CI has it)"
-)
-
 W, H = 640, 360
 F_PX = 500.0
 CAM_HEIGHT_M = 2.0
@@ -152,10 +147,9 @@ def test_prior_homography_only_estimates_from_floor_scale() -> None:
     assert PersonSizePrior(flat).fit(short)[0] > 0.0  # steep views foreshorten: lower limit relaxed
 
 
-@needs_pets
-def test_prior_accepts_pets_ground_truth_and_rejects_wrong_sizes() -> None:
-    prior = PersonSizePrior(read_tsai_xml(PETS / "calibration" / "View_001.xml"))
-    gt = read_cvml(PETS / "PETS2009-S2L1.xml").xyxy
+def test_prior_accepts_pets_ground_truth_and_rejects_wrong_sizes(pets_dir: Path) -> None:
+    prior = PersonSizePrior(read_tsai_xml(pets_dir / "calibration" / "View_001.xml"))
+    gt = read_cvml(pets_dir / "PETS2009-S2L1.xml").xyxy
     assert (prior.fit(gt) > 0).mean() > 0.97
     half, double = gt.copy(), gt.copy()
     half[:, 1] = gt[:, 3] - (gt[:, 3] - gt[:, 1]) / 2
@@ -311,13 +305,12 @@ def test_bgsub_keeps_one_person_whole() -> None:
     assert boxes.shape == (0, 4) and counts.shape == (0,)  # not taller than one person
 
 
-@needs_pets
-def test_bgsub_on_pets_finds_most_people() -> None:
-    cam = read_tsai_xml(PETS / "calibration" / "View_001.xml")
-    gt = read_cvml(PETS / "PETS2009-S2L1.xml")
+def test_bgsub_on_pets_finds_most_people(pets_dir: Path) -> None:
+    cam = read_tsai_xml(pets_dir / "calibration" / "View_001.xml")
+    gt = read_cvml(pets_dir / "PETS2009-S2L1.xml")
     det = BgSubDetector(DetectorConfig(confidence_min=0.3), cameras("cam1"), {"cam1": cam})
     tp = n_det = n_gt = 0
-    capture = cv2.VideoCapture(str(PETS / "vtest.avi"))
+    capture = cv2.VideoCapture(str(pets_dir / "vtest.avi"))
     for f in range(1, 81):
         ok, image = capture.read()
         assert ok
@@ -389,12 +382,11 @@ def test_hog_scales_back_shrinks_filters_by_size_and_suppresses() -> None:
     assert dets.confidence[0] == pytest.approx(np.tanh(1.2), abs=1e-6)
 
 
-@needs_pets
-def test_hog_on_pets_finds_people_with_few_false_alarms() -> None:
-    cam = read_tsai_xml(PETS / "calibration" / "View_001.xml")
-    gt = read_cvml(PETS / "PETS2009-S2L1.xml")
+def test_hog_on_pets_finds_people_with_few_false_alarms(pets_dir: Path) -> None:
+    cam = read_tsai_xml(pets_dir / "calibration" / "View_001.xml")
+    gt = read_cvml(pets_dir / "PETS2009-S2L1.xml")
     det = HogDetector(DetectorConfig(backend="hog", image_size_px=1024, confidence_min=0.3), cameras("cam1"), {"cam1": cam})
-    capture = cv2.VideoCapture(str(PETS / "vtest.avi"))
+    capture = cv2.VideoCapture(str(pets_dir / "vtest.avi"))
     tp = n_det = n_gt = 0
     for f in range(1, 5):
         ok, image = capture.read()

@@ -1,15 +1,13 @@
 """The yolo backend with a tiny randomly initialised model: the call path, not accuracy.
 
 The model is built from ultralytics' bundled ``yolov8n.yaml`` (no download) and saved to a temp
-folder. Every socket connection and DNS look-up is refused while these tests run, so any attempt
-of ultralytics to go online fails the test.
+folder. Every socket connection and DNS look-up is refused while these tests run (``no_network``
+in conftest.py), so any attempt of ultralytics to go online fails the test.
 """
 
 from __future__ import annotations
 
 import os
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,26 +18,11 @@ from mtmc.detect import build_detector
 from mtmc.detect.yolo import YoloDetector
 from mtmc.types import SOURCE_INDEX
 
-
-@pytest.fixture(scope="module", autouse=True)
-def no_network() -> Iterator[list[str]]:
-    """Refuse (and record) every DNS look-up and connection for the whole module."""
-    attempts: list[str] = []
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        attempts.append(repr(args[:2]))
-        raise OSError("network access attempted during a test")
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(socket, "getaddrinfo", refuse)
-        mp.setattr(socket, "create_connection", refuse)
-        mp.setattr(socket.socket, "connect", refuse)
-        yield attempts
-    assert attempts == [], f"ultralytics tried to reach the network: {attempts}"
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 @pytest.fixture(scope="module")
-def tiny_weights(tmp_path_factory: pytest.TempPathFactory, no_network: list[str]) -> Path:
+def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from mtmc.detect._ultralytics import import_ultralytics
 
     ultralytics = import_ultralytics()

@@ -8,8 +8,6 @@ import pytest
 from mtmc.formats.cvml import read_cvml
 from mtmc.formats.mot import read_mot, write_mot
 
-PETS = Path(__file__).resolve().parents[2] / "shared" / "data" / "pets2009-s2l1"
-
 SMALL = """<?xml version="1.0"?>
 <dataset name="t">
   <frame number="0"><objectlist>
@@ -44,10 +42,9 @@ def test_not_cvml(tmp_path: Path) -> None:
         read_cvml(tmp_path / "b.xml")
 
 
-@pytest.mark.skipif(not PETS.exists(), reason=f"PETS 2009 data not found at {PETS}")
-def test_pets_s2l1_counts() -> None:
-    full = read_cvml(PETS / "PETS2009-S2L1.xml")
-    cropped = read_cvml(PETS / "PETS2009-S2L1-cropped.xml")
+def test_pets_s2l1_counts(pets_dir: Path) -> None:
+    full = read_cvml(pets_dir / "PETS2009-S2L1.xml")
+    cropped = read_cvml(pets_dir / "PETS2009-S2L1-cropped.xml")
     assert len(full) == 4650 and len(cropped) == 3955  # boxes, as counted in the XML files
     assert full.frame.min() == 1 and full.frame.max() == 795
     assert len(np.unique(full.track_id)) == 19

@@ -16,11 +16,6 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PETS = REPO.parent / "shared" / "data" / "pets2009-s2l1"
-needs_pets = pytest.mark.skipif(
-    not (PETS / "vtest.avi").is_file(),
-    reason=f"PETS 2009 S2L1 data not found at {PETS} (CI has it; see docs/real_data.md)",
-)
 STRETCH_FRAMES = 200
 
 
@@ -74,8 +69,9 @@ def test_missing_data_is_a_clear_error(
 
 
 @pytest.fixture(scope="module")
-def stretch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+def stretch(tmp_path_factory: pytest.TempPathFactory, pets_dir: Path) -> dict[str, dict]:
     """gt_boxes and bgsub on the first STRETCH_FRAMES frames (about 15 s on 2 cores)."""
+    assert eval_pets.DATA_DIR == pets_dir
     out = tmp_path_factory.mktemp("pets")
     results = {}
     for name in ("gt_boxes", "bgsub"):
@@ -85,7 +81,6 @@ def stretch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     return results
 
 
-@needs_pets
 def test_pets_ground_truth_boxes_keep_every_identity(stretch: dict[str, dict]) -> None:
     # Measured on frames 1-200: MOTA 99.2-99.5, IDF1 99.6-99.7, 0 ID switches, 8 of 8 identities.
     r = stretch["gt_boxes"]
@@ -94,7 +89,6 @@ def test_pets_ground_truth_boxes_keep_every_identity(stretch: dict[str, dict]) -
     assert r["IDs"] == r["GT_IDs"]
 
 
-@needs_pets
 def test_pets_bgsub_tracks_most_people(stretch: dict[str, dict]) -> None:
     # Measured on frames 1-200 (the background model is still learning in the first ones):
     # MOTA 66.7-66.9, IDF1 68.6, 13 ID switches, precision 89.2-89.3, recall 77.3.
@@ -103,7 +97,6 @@ def test_pets_bgsub_tracks_most_people(stretch: dict[str, dict]) -> None:
     assert r["precision"] >= 85.0 and r["recall"] >= 73.0
 
 
-@needs_pets
 def test_pets_walking_speeds_are_plausible_at_7_fps(stretch: dict[str, dict]) -> None:
     # People walk at 0.8-1.8 m/s; read at the 10 fps of the file header, 1.04 m/s would be 1.5.
     for name in ("gt_boxes", "bgsub"):
@@ -112,7 +105,6 @@ def test_pets_walking_speeds_are_plausible_at_7_fps(stretch: dict[str, dict]) ->
         assert abs(r["walking_speed_median_mps"] - r["gt_walking_speed_median_mps"]) < 0.2, name
 
 
-@needs_pets
 def test_pets_outputs(stretch: dict[str, dict]) -> None:
     out = stretch["bgsub"]["out"]
     summary = json.loads((out / "bgsub" / "summary.json").read_text())
