@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from mtmc.eval.motion import walking_speeds_mps
+
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO.parent / "shared" / "data" / "pets2009-s2l1"
 CONFIGS = {
@@ -72,44 +74,6 @@ def check_data(data_dir: Path | None = None) -> None:
                 f"PETS2009-S2L1.xml, PETS2009-S2L1-cropped.xml and calibration/View_00*.xml in "
                 f"{data_dir} (see docs/real_data.md)"
             )
-
-
-def walking_speeds_mps(
-    frame: np.ndarray, track_id: np.ndarray, xy_m: np.ndarray, fps: float,
-    window_s: float = SPEED_WINDOW_S,
-) -> np.ndarray:
-    """Per-track median walking speed, m/s, from floor positions.
-
-    Speeds are measured over ``n = round(window_s * fps)`` frames: for every row whose track also
-    has a row exactly ``n`` frames later, ``distance / (n / fps)``. Tracks without such a pair
-    are left out.
-
-    Args:
-        frame: (N,) int frames; track_id: (N,) int ids; xy_m: (N, 2) floor positions, metres.
-        fps: frames per second of the sequence.
-
-    Returns:
-        (K,) float64 median speed of each of the K tracks that have a pair, sorted by track id.
-
-    Example: one track at x = 0, 0.5, 1.0, 1.5 m in frames 1-4 at 2 fps (n = 2 frames = 1 s)
-    moves 1.0 m per second in both pairs: ``[1.0]``.
-    """
-    frame = np.asarray(frame, np.int64).reshape(-1)
-    track_id = np.asarray(track_id, np.int64).reshape(-1)
-    xy_m = np.asarray(xy_m, np.float64).reshape(-1, 2)
-    n = max(1, round(window_s * fps))
-    order = np.lexsort((frame, track_id))
-    frame, track_id, xy_m = frame[order], track_id[order], xy_m[order]
-    # Row i pairs with the row of the same track n frames later, found by binary search on a
-    # combined (track, frame) key.
-    key = track_id * (int(frame.max(initial=0)) + n + 1) + frame
-    j = np.searchsorted(key, key + n)
-    has = j < len(key)
-    has[has] = key[j[has]] == key[has] + n
-    i, j = np.flatnonzero(has), j[has]
-    speed = np.linalg.norm(xy_m[j] - xy_m[i], axis=1) * fps / n
-    ids = track_id[i]
-    return np.array([np.median(speed[ids == t]) for t in np.unique(ids)], np.float64)
 
 
 def gt_floor_points(gt_mot_path: Path, camera: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -179,12 +143,12 @@ def score_run(
     fps = float(cam_cfg.fps)
     log = read_rtls(run_dir / "rtls.jsonl")
     tracks = log.tracks
-    speeds = walking_speeds_mps(tracks.frame, tracks.track_id, tracks.xy_m, fps)
+    speeds = walking_speeds_mps(tracks.frame, tracks.track_id, tracks.xy_m, fps, SPEED_WINDOW_S)
     camera = load_calibrations(config)[cam_cfg.id]
     gt_mot = Path(config.eval.mot.format(camera=cam_cfg.id))
     g_frame, g_id, g_xy = gt_floor_points(gt_mot, camera)
     in_run = np.isin(g_frame, log.frames)
-    gt_speeds = walking_speeds_mps(g_frame[in_run], g_id[in_run], g_xy[in_run], fps)
+    gt_speeds = walking_speeds_mps(g_frame[in_run], g_id[in_run], g_xy[in_run], fps, SPEED_WINDOW_S)
     precision, recall = detection_rates(image)
     record = {
         "config": str(cams_yaml.relative_to(REPO) if cams_yaml.is_relative_to(REPO) else cams_yaml),

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from calib.io import read_tsai_xml
+from mtmc.eval.motion import walking_speeds_mps
+from mtmc.formats.cvml import read_cvml
 
 TSAI_FIXTURE = Path(__file__).parent / "fixtures" / "calib" / "tsai_view.xml"
 PETS_FPS = 7.0  # S2L1 was recorded at about 7 fps (the AVI header's 10 fps is wrong)
@@ -76,43 +78,17 @@ def test_tsai_camera_matches_the_literal_equations():
     np.testing.assert_allclose(cam.to_floor(cam.floor_to_image(xy_m)), xy_m, atol=1e-6)
 
 
-def _cvml_foot_points(path: Path) -> np.ndarray:
-    """Minimal CVML reader for this test: (N, 4) frame (0-based), id, foot u, foot v (the bottom
-    centre of each box). The full reader belongs to mtmc."""
-    rows = []
-    for frame in ET.parse(path).getroot().iter("frame"):
-        f = int(frame.get("number"))
-        for obj in frame.iter("object"):
-            box = obj.find("box")
-            yc, h = float(box.get("yc")), float(box.get("h"))
-            rows.append((f, int(obj.get("id")), float(box.get("xc")), yc + h / 2))
-    return np.array(rows)
-
-
-def per_person_median_speed_mps(foot: np.ndarray, xy_m: np.ndarray, fps: float) -> dict:
-    """{id: median floor speed in m/s over consecutive frames} for ids with >= 10 steps."""
-    out = {}
-    for pid in np.unique(foot[:, 1]):
-        rows = np.flatnonzero(foot[:, 1] == pid)
-        rows = rows[np.argsort(foot[rows, 0])]
-        consecutive = np.diff(foot[rows, 0]) == 1
-        if consecutive.sum() < 10:
-            continue
-        steps = np.linalg.norm(np.diff(xy_m[rows], axis=0), axis=1)[consecutive]
-        out[int(pid)] = float(np.median(steps) * fps)
-    return out
-
-
 def test_pets_ground_truth_walks_at_walking_speed(pets_dir: Path) -> None:
     cam = read_tsai_xml(pets_dir / "calibration" / "View_001.xml")
     assert cam.image_size_wh == (768, 576)  # vtest.avi's size: pixels match directly
-    foot = _cvml_foot_points(pets_dir / "PETS2009-S2L1.xml")
-    assert len(foot) > 4000 and len(np.unique(foot[:, 1])) == 19
-    xy_m = cam.to_floor(foot[:, 2:])
+    gt = read_cvml(pets_dir / "PETS2009-S2L1.xml")
+    assert len(gt) > 4000 and len(np.unique(gt.track_id)) == 19
+    foot_px = np.column_stack([(gt.xyxy[:, 0] + gt.xyxy[:, 2]) / 2, gt.xyxy[:, 3]])
+    xy_m = cam.to_floor(foot_px)
     assert np.isfinite(xy_m).all()
-    speeds = per_person_median_speed_mps(foot, xy_m, PETS_FPS)
-    median = float(np.median(list(speeds.values())))
+    speeds = walking_speeds_mps(gt.frame, gt.track_id, xy_m, PETS_FPS)
+    median = float(np.median(speeds))
     print(f"PETS S2L1 View_001: median walking speed {median:.3f} m/s over {len(speeds)} people")
     assert 0.6 <= median <= 2.0
-    walking = [s for s in speeds.values() if 0.6 <= s <= 2.0]
+    walking = [s for s in speeds if 0.6 <= s <= 2.0]
     assert len(walking) >= 0.8 * len(speeds)  # a few people mostly stand still

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mtmc.eval.motion import walking_speeds_mps
+
 REPO = Path(__file__).resolve().parents[1]
 STRETCH_FRAMES = 200
 
@@ -35,7 +37,7 @@ eval_pets = _load_script()
 def test_walking_speed_of_one_steady_walker() -> None:
     # 0.5 m per frame at 2 fps; the window is round(1 s * 2 fps) = 2 frames: 1.0 m per 1 s
     xy = [[0, 0], [0.5, 0], [1, 0], [1.5, 0]]
-    speeds = eval_pets.walking_speeds_mps([1, 2, 3, 4], [5, 5, 5, 5], xy, fps=2.0)
+    speeds = walking_speeds_mps([1, 2, 3, 4], [5, 5, 5, 5], xy, fps=2.0)
     assert speeds.tolist() == pytest.approx([1.0 / 1.0])
 
 
@@ -45,9 +47,9 @@ def test_walking_speed_takes_each_tracks_median_and_skips_tracks_without_a_pair(
     frame = [3, 1, 3, 2, 1]
     track = [7, 9, 9, 7, 7]
     xy = [[3, 4], [0, 0], [9, 9], [3, 4], [0, 0]]
-    speeds = eval_pets.walking_speeds_mps(frame, track, xy, fps=1.0)
+    speeds = walking_speeds_mps(frame, track, xy, fps=1.0)
     assert speeds.tolist() == pytest.approx([(5.0 + 0.0) / 2])
-    assert eval_pets.walking_speeds_mps([], [], np.zeros((0, 2)), fps=7.0).shape == (0,)
+    assert walking_speeds_mps([], [], np.zeros((0, 2)), fps=7.0).shape == (0,)
 
 
 def test_detection_rates_from_clear_counts() -> None:
