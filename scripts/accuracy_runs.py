@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/accuracy_runs.py --detector gt                 # GT boxes, scene ReID
     .venv/bin/python scripts/accuracy_runs.py --detector gt --appearance-weight 0 --tag gt_noapp
+    .venv/bin/python scripts/accuracy_runs.py --detector yolo --reid-model models/reid/base.onnx
     .venv/bin/python scripts/accuracy_runs.py --detector scene --reid-model models/reid/x.onnx
 
 Scenes (8 cameras, 20 people, 60 s by default; seeds 201 202 203, which no test uses) are generated
@@ -12,8 +13,9 @@ folder: rtls.jsonl, mot/, summary.json) and the table of all seeds and their mea
 ``runs/accuracy/<tag>.json``.
 
 ``--detector gt`` feeds the scene's ground-truth boxes (``gt/<camera>.txt``, fully hidden people
-left out by the file detector) as detections; ``scene`` keeps the detector of the scene's own
-cams.yaml. ``--appearance-weight`` overrides ``association.appearance_weight`` (0: geometry only),
+left out by the file detector) as detections; ``yolo`` runs the shipped person detector
+(``--detector-weights``, default ``models/detector/person.pt``, at ``--imgsz`` 416); ``scene``
+keeps the detector of the scene's own cams.yaml. ``--appearance-weight`` overrides ``association.appearance_weight`` (0: geometry only),
 ``--reid-model`` sets ``reid.model`` (an ONNX embedder).
 """
 
@@ -36,6 +38,7 @@ from mtmc.synth.output import SCENE_REID_MIN_HEIGHT_PX
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SEEDS = (201, 202, 203)  # not used by any test
+DEFAULT_DETECTOR = ROOT / "models" / "detector" / "person.pt"
 # (section, key) columns of the table, in order.
 COLUMNS = (
     ("floor", "HOTA"), ("floor", "DetA"), ("floor", "AssA"), ("floor", "LocA"), ("floor", "IDF1"),
@@ -91,14 +94,21 @@ def configure(
     detector: str,
     appearance_weight: float | None,
     reid_model: Path | None,
+    detector_weights: Path = DEFAULT_DETECTOR,
+    imgsz: int = 416,
 ) -> CamsConfig:
     """The scene's cams.yaml with the chosen detector, appearance weight and ReID model."""
     config = load_cams(scene / "cams.yaml")
     if detector == "gt":
         gt_pattern = str(scene.resolve() / "gt" / "{camera}.txt")
         config = replace(config, detector=DetectorConfig(backend="file", file_pattern=gt_pattern))
+    elif detector == "yolo":
+        if not detector_weights.is_file():
+            raise ValueError(f"--detector-weights {detector_weights}: file not found")
+        config = replace(config, detector=DetectorConfig(
+            backend="yolo", weights=detector_weights.resolve(), image_size_px=imgsz))
     elif detector != "scene":
-        raise ValueError(f"--detector must be gt or scene, got {detector!r}")
+        raise ValueError(f"--detector must be gt, yolo or scene, got {detector!r}")
     if appearance_weight is not None:
         config = replace(
             config, association=replace(config.association, appearance_weight=appearance_weight)
@@ -138,8 +148,11 @@ def format_rows(rows: dict[str, dict[str, float]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS))
-    ap.add_argument("--detector", choices=("gt", "scene"), default="gt",
-                    help="gt: ground-truth boxes as detections; scene: the scene's cams.yaml detector")
+    ap.add_argument("--detector", choices=("gt", "yolo", "scene"), default="gt",
+                    help="gt: ground-truth boxes as detections; yolo: the shipped detector; "
+                    "scene: the scene's cams.yaml detector")
+    ap.add_argument("--detector-weights", type=Path, default=DEFAULT_DETECTOR)
+    ap.add_argument("--imgsz", type=int, default=416, help="yolo inference size, px")
     ap.add_argument("--appearance-weight", type=float, default=None,
                     help="override association.appearance_weight (0: no appearance)")
     ap.add_argument("--reid-model", type=Path, default=None, help="ONNX ReID model (reid.model)")
@@ -161,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for seed in args.seeds:
             scene = ensure_scene(args.data, seed, args.cameras, args.people, args.seconds)
-            config = configure(scene, args.detector, args.appearance_weight, args.reid_model)
+            config = configure(scene, args.detector, args.appearance_weight, args.reid_model,
+                               args.detector_weights, args.imgsz)
             out_dir = args.out / tag / str(seed)
             if out_dir.exists():
                 shutil.rmtree(out_dir)
@@ -186,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     record = {
         "tag": tag, "detector": args.detector, "appearance_weight": args.appearance_weight,
+        **({"detector_weights": str(args.detector_weights), "imgsz": args.imgsz}
+           if args.detector == "yolo" else {}),
         "reid_model": str(args.reid_model) if args.reid_model else None,
         "cameras": args.cameras, "people": args.people, "seconds": args.seconds,
         "max_frames": args.max_frames, "table": rows, "runs": runs,

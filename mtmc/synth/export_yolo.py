@@ -44,7 +44,7 @@ from tqdm import tqdm
 from mtmc.formats.kitti import read_kitti_folder
 from mtmc.formats.mot import read_mot
 
-__all__ = ["export_yolo", "main"]
+__all__ = ["export_yolo", "main", "yolo_images"]
 
 GAP_S = 2.0  # frames this close before the validation part of a single scene are left out
 JPEG_QUALITY = 95
@@ -80,6 +80,23 @@ def _boxes(scene: Path, cam: str, box: str, min_visibility: float) -> dict[int, 
             if vis.get((int(f), int(i)), 0.0) >= max(min_visibility, 1e-9):
                 out.setdefault(int(f), []).append(b)
     return {f: np.asarray(v, dtype=np.float64).reshape(-1, 4) for f, v in out.items()}
+
+
+def yolo_images(root: Path, split: str) -> list[Path]:
+    """The ``.jpg`` images of one split (``train`` / ``val``) of a YOLO dataset folder, sorted.
+
+    Raises:
+        ValueError: ``root`` has no data.yaml, or data.yaml does not name the split.
+    """
+    data_yaml = Path(root) / "data.yaml"
+    if not data_yaml.is_file():
+        raise ValueError(f"{root}: no data.yaml; make a dataset with python -m mtmc.synth.export_yolo")
+    spec = yaml.safe_load(data_yaml.read_text(encoding="utf-8")) or {}
+    if split not in spec:
+        raise ValueError(f"{data_yaml}: no {split!r} entry")
+    base = Path(spec.get("path") or root)
+    base = base if base.is_absolute() else Path(root) / base
+    return sorted((base / str(spec[split])).glob("*.jpg"))
 
 
 def export_yolo(

@@ -1,0 +1,186 @@
+"""Train a YOLO person detector from scratch on the simulator's YOLO export, fully offline.
+
+``python -m mtmc.detect.train --data DIR [--model yolov8n.yaml] [--imgsz 416] [--epochs N]
+[--hours H] [--batch 16] [--device auto] [--seed 0] [--out DIR] [--ship FILE]``
+
+``DIR`` is a dataset written by ``python -m mtmc.synth.export_yolo`` (or any YOLO dataset whose
+``data.yaml`` has class 0 = person). The model is built from an ultralytics architecture file
+(``yolov8n.yaml``, ``yolo11n.yaml``, ...: the architecture only, never downloaded weights) and
+trained with ultralytics' own trainer, with everything that would reach the network switched off:
+no pretrained weights, no automatic mixed-precision check (it downloads a model; AMP is used on
+CUDA without it), no plots (they download a font). ``--hours`` bounds the wall-clock time instead
+of the epoch count: ultralytics measures the first epoch and fits the schedule to the budget.
+``--init WEIGHTS`` starts from an earlier run's weights instead of from scratch (progressive
+resizing: a few epochs at a small size are cheap, the last ones at the size used for inference).
+
+Writes ``OUT/weights/{best,last}.pt`` (ultralytics' checkpoints), ``OUT/results.csv`` (per-epoch
+losses, precision, recall, mAP50, mAP50-95 on the validation split), and ``OUT/train.json``
+(arguments, dataset counts, wall time). ``--ship FILE`` copies the best checkpoint there (the
+repository ships ``models/detector/person.pt``). Interrupted runs resume with
+``--resume OUT/weights/last.pt``.
+
+Example::
+
+    python -m mtmc.synth.export_yolo --scenes data/reid_base/scenes/s0{0..8} --out data/yolo --every 5
+    python -m mtmc.detect.train --data data/yolo --hours 1.6 --out runs/detector/v8n \\
+        --ship models/detector/person.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mtmc.detect._ultralytics import import_ultralytics, resolve_torch_device
+from mtmc.synth.export_yolo import yolo_images
+
+__all__ = ["main", "train_detector"]
+
+
+def train_detector(
+    data: Path,
+    out: Path,
+    *,
+    model: str = "yolov8n.yaml",
+    imgsz: int = 416,
+    epochs: int = 30,
+    hours: float | None = None,
+    batch: int = 16,
+    device: str = "auto",
+    seed: int = 0,
+    workers: int = 2,
+    threads: int | None = None,
+    init: Path | None = None,
+    resume: Path | None = None,
+) -> Path:
+    """Train and return the path of the best checkpoint (``out/weights/best.pt``).
+
+    Raises:
+        ValueError: ``data`` has no data.yaml, or ``model`` is not an architecture (.yaml) file.
+    """
+    data_yaml = data / "data.yaml" if data.is_dir() else data
+    if not data_yaml.is_file():
+        raise ValueError(
+            f"--data {data}: no data.yaml; make a dataset with python -m mtmc.synth.export_yolo"
+        )
+    if init is not None and not init.is_file():
+        raise ValueError(f"--init {init}: file not found")
+    if resume is None and init is None and not model.endswith((".yaml", ".yml")):
+        raise ValueError(
+            f"--model {model}: give an architecture file such as yolov8n.yaml (training starts "
+            "from scratch; no pretrained weights can be downloaded here)"
+        )
+    os.environ.setdefault("YOLO_VERBOSE", "True")  # training is long: show ultralytics' progress
+    ultralytics = import_ultralytics()
+    torch_device = resolve_torch_device(device, key="--device")
+    out = out.resolve()
+    if torch_device.startswith("cuda"):
+        # ultralytics' AMP self-test downloads a model; trust AMP on CUDA instead
+        import ultralytics.engine.trainer as ultralytics_trainer
+
+        ultralytics_trainer.check_amp = lambda _model: True
+    started = time.time()
+    yolo = ultralytics.YOLO(str(resume or init or model))
+    if torch_device == "cpu":
+        # ultralytics trains on CPU with cpu_count - 1 torch threads (one of two cores here)
+        # and loads images in the main process; give the network every core.
+        n_threads = threads or os.cpu_count() or 1
+        yolo.add_callback("on_train_start", lambda _trainer: torch.set_num_threads(n_threads))
+    if resume is not None:
+        yolo.train(resume=True)
+    else:
+        yolo.train(
+            data=str(data_yaml.resolve()),
+            epochs=epochs,
+            time=hours,
+            imgsz=imgsz,
+            batch=batch,
+            device=torch_device,
+            workers=workers,
+            seed=seed,
+            deterministic=True,
+            pretrained=init is not None,
+            amp=torch_device.startswith("cuda"),
+            plots=False,
+            project=str(out.parent),
+            name=out.name,
+            exist_ok=True,
+            warmup_epochs=1,
+            close_mosaic=max(1, epochs // 10) if hours is None else 1,
+            verbose=False,
+        )
+    best = out / "weights" / "best.pt"
+    record: dict[str, Any] = {
+        "data": str(data_yaml),
+        "model": str(init) if init is not None else model,
+        "imgsz": imgsz,
+        "epochs": epochs,
+        "hours": hours,
+        "batch": batch,
+        "device": torch_device,
+        "seed": seed,
+        "wall_s": round(time.time() - started, 1),
+        "train_images": len(yolo_images(data_yaml.parent, "train")),
+        "val_images": len(yolo_images(data_yaml.parent, "val")),
+    }
+    (out / "train.json").write_text(json.dumps(record, indent=2) + "\n")
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m mtmc.detect.train", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--data", type=Path, required=True, help="YOLO dataset folder (data.yaml)")
+    parser.add_argument("--model", default="yolov8n.yaml", help="ultralytics architecture file")
+    parser.add_argument("--imgsz", type=int, default=416, help="training image size, px")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--hours", type=float, default=None, help="wall-clock budget (overrides --epochs)")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=2, help="data-loading processes (GPU only)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads on CPU (default: all cores)")
+    parser.add_argument("--out", type=Path, default=Path("runs/detector/train"))
+    parser.add_argument("--init", type=Path, default=None,
+                        help="start from these weights (e.g. a run at a smaller --imgsz) instead of from scratch")
+    parser.add_argument("--resume", type=Path, default=None, help="OUT/weights/last.pt of a stopped run")
+    parser.add_argument("--ship", type=Path, default=None, help="copy the best checkpoint here")
+    args = parser.parse_args(argv)
+    try:
+        best = train_detector(
+            args.data,
+            args.out,
+            model=args.model,
+            imgsz=args.imgsz,
+            epochs=args.epochs,
+            hours=args.hours,
+            batch=args.batch,
+            device=args.device,
+            seed=args.seed,
+            workers=args.workers,
+            threads=args.threads,
+            init=args.init,
+            resume=args.resume,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.ship is not None:
+        args.ship.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(best, args.ship)
+        print(f"shipped {best} -> {args.ship} ({args.ship.stat().st_size / 1e6:.1f} MB)")
+    print(f"best checkpoint: {best}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
