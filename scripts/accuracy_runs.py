@@ -14,7 +14,7 @@ folder: rtls.jsonl, mot/, summary.json) and the table of all seeds and their mea
 
 ``--detector gt`` feeds the scene's ground-truth boxes (``gt/<camera>.txt``, fully hidden people
 left out by the file detector) as detections; ``yolo`` runs the shipped person detector
-(``--detector-weights``, default ``models/detector/person.pt``, at ``--imgsz`` 416); ``scene``
+(``--detector-weights``, default ``models/detector/person.pt``, at ``--imgsz``, default 512); ``scene``
 keeps the detector of the scene's own cams.yaml. ``--appearance-weight`` overrides ``association.appearance_weight`` (0: geometry only),
 ``--reid-model`` sets ``reid.model`` (an ONNX embedder).
 """
@@ -34,7 +34,7 @@ import numpy as np
 
 from mtmc.config import CamsConfig, DetectorConfig, load_cams, to_public
 from mtmc.run import run
-from mtmc.synth.output import SCENE_REID_MIN_HEIGHT_PX
+from mtmc.synth.output import SCENE_REID_MIN_HEIGHT_PX, SHIPPED_DETECTOR_IMAGE_SIZE_PX
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SEEDS = (201, 202, 203)  # not used by any test
@@ -95,7 +95,7 @@ def configure(
     appearance_weight: float | None,
     reid_model: Path | None,
     detector_weights: Path = DEFAULT_DETECTOR,
-    imgsz: int = 416,
+    imgsz: int = SHIPPED_DETECTOR_IMAGE_SIZE_PX,
 ) -> CamsConfig:
     """The scene's cams.yaml with the chosen detector, appearance weight and ReID model."""
     config = load_cams(scene / "cams.yaml")
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="gt: ground-truth boxes as detections; yolo: the shipped detector; "
                     "scene: the scene's cams.yaml detector")
     ap.add_argument("--detector-weights", type=Path, default=DEFAULT_DETECTOR)
-    ap.add_argument("--imgsz", type=int, default=416, help="yolo inference size, px")
+    ap.add_argument("--imgsz", type=int, default=SHIPPED_DETECTOR_IMAGE_SIZE_PX, help="yolo inference size, px")
     ap.add_argument("--appearance-weight", type=float, default=None,
                     help="override association.appearance_weight (0: no appearance)")
     ap.add_argument("--reid-model", type=Path, default=None, help="ONNX ReID model (reid.model)")

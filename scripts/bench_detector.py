@@ -4,7 +4,7 @@ Times ``Detector.detect`` (what the pipeline calls: letterbox, network, NMS, con
 Detections) on frames of a simulated scene's videos, after a warm-up, one frame per call and, in the
 same run, one batch of all cameras' frames per call (as the pipeline sends them).
 
-    .venv/bin/python scripts/bench_detector.py --model models/detector/person.pt --imgsz 416 \\
+    .venv/bin/python scripts/bench_detector.py --model models/detector/person.pt --imgsz 512 \\
         --scene data/demo --runs 60 [--threads 2] [--out bench_detector.json]
 
 ``--model bgsub`` times the weights-free background subtractor on the same frames.
@@ -45,7 +45,7 @@ def _frames(scene: Path, per_camera: int) -> dict[str, list[np.ndarray]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="models/detector/person.pt", help="weights file, or bgsub")
-    parser.add_argument("--imgsz", type=int, default=416)
+    parser.add_argument("--imgsz", type=int, default=512, help="YOLO inference size, px")
     parser.add_argument("--scene", type=Path, default=Path("data/demo"), help="simulated scene folder")
     parser.add_argument("--runs", type=int, default=60, help="timed calls per mode")
     parser.add_argument("--warmup", type=int, default=5)

@@ -1,7 +1,7 @@
 """Score person detectors on simulated scenes (or a YOLO dataset): mAP50, mAP50-95, recall.
 
 ``python -m mtmc.detect.evaluate --model X [X ...] --data DIR [DIR ...] [--every 5]
-[--imgsz 416] [--conf 0.3] [--out OUT]``
+[--imgsz 512] [--conf 0.3] [--out OUT]``
 
 - ``--model``: YOLO weights (``.pt``, ``.onnx``, ``.engine``) or the name of a weights-free backend
   (``bgsub``, ``hog``). Several models are scored on the same frames, e.g.
@@ -47,6 +47,7 @@ from mtmc.detect import build_detector
 from mtmc.eval.detection import FrameBoxes, detection_metrics
 from mtmc.formats.mot import read_mot
 from mtmc.synth.export_yolo import yolo_images
+from mtmc.synth.output import SHIPPED_DETECTOR_IMAGE_SIZE_PX
 
 __all__ = ["SPLITS", "evaluate_detectors", "main"]
 
@@ -160,7 +161,7 @@ def evaluate_detectors(
     data: list[Path],
     *,
     every: int = 5,
-    imgsz: int = 416,
+    imgsz: int = SHIPPED_DETECTOR_IMAGE_SIZE_PX,
     confidence_min: float | None = None,
     device: str = "auto",
     progress: bool = True,
@@ -237,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", nargs="+", required=True, help="weights files and/or bgsub, hog")
     parser.add_argument("--data", nargs="+", type=Path, required=True, help="scene folders or a YOLO dataset")
     parser.add_argument("--every", type=int, default=5, help="score every N-th frame")
-    parser.add_argument("--imgsz", type=int, default=416, help="YOLO inference size, px")
+    parser.add_argument("--imgsz", type=int, default=SHIPPED_DETECTOR_IMAGE_SIZE_PX, help="YOLO inference size, px")
     parser.add_argument("--conf", type=float, default=None, help="threshold for recall/precision")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, default=None, help="write OUT/metrics.json")

@@ -1,6 +1,6 @@
 """Train a YOLO person detector from scratch on the simulator's YOLO export, fully offline.
 
-``python -m mtmc.detect.train --data DIR [--model yolov8n.yaml] [--imgsz 416] [--epochs N]
+``python -m mtmc.detect.train --data DIR [--model yolov8n.yaml] [--imgsz 512] [--epochs N]
 [--hours H] [--batch 16] [--device auto] [--seed 0] [--out DIR] [--ship FILE]``
 
 ``DIR`` is a dataset written by ``python -m mtmc.synth.export_yolo`` (or any YOLO dataset whose
@@ -8,7 +8,8 @@
 (``yolov8n.yaml``, ``yolo11n.yaml``, ...: the architecture only, never downloaded weights) and
 trained with ultralytics' own trainer, with everything that would reach the network switched off:
 no pretrained weights, no automatic mixed-precision check (it downloads a model; AMP is used on
-CUDA without it), no plots (they download a font). ``--hours`` bounds the wall-clock time instead
+CUDA without it), no plots and no font check (it downloads a font). A test trains with every
+connection refused. ``--hours`` bounds the wall-clock time instead
 of the epoch count: ultralytics measures the first epoch and fits the schedule to the budget.
 ``--init WEIGHTS`` starts from an earlier run's weights instead of from scratch (progressive
 resizing: a few epochs at a small size are cheap, the last ones at the size used for inference).
@@ -41,8 +42,20 @@ import torch
 
 from mtmc.detect._ultralytics import import_ultralytics, resolve_torch_device
 from mtmc.synth.export_yolo import yolo_images
+from mtmc.synth.output import SHIPPED_DETECTOR_IMAGE_SIZE_PX
 
 __all__ = ["main", "train_detector"]
+
+
+def _switch_off_downloads() -> None:
+    """Ultralytics' trainer reaches for the network in two places that its offline switches do not
+    cover: the dataset check fetches a font for plots (we draw none), and the AMP self-test on CUDA
+    fetches a model (we trust AMP instead). Both are replaced by no-ops here."""
+    import ultralytics.data.utils as ultralytics_data
+    import ultralytics.engine.trainer as ultralytics_trainer
+
+    ultralytics_data.check_font = lambda *_args, **_kwargs: None
+    ultralytics_trainer.check_amp = lambda _model: True
 
 
 def train_detector(
@@ -50,7 +63,7 @@ def train_detector(
     out: Path,
     *,
     model: str = "yolov8n.yaml",
-    imgsz: int = 416,
+    imgsz: int = SHIPPED_DETECTOR_IMAGE_SIZE_PX,
     epochs: int = 30,
     hours: float | None = None,
     batch: int = 16,
@@ -82,11 +95,7 @@ def train_detector(
     ultralytics = import_ultralytics()
     torch_device = resolve_torch_device(device, key="--device")
     out = out.resolve()
-    if torch_device.startswith("cuda"):
-        # ultralytics' AMP self-test downloads a model; trust AMP on CUDA instead
-        import ultralytics.engine.trainer as ultralytics_trainer
-
-        ultralytics_trainer.check_amp = lambda _model: True
+    _switch_off_downloads()
     started = time.time()
     yolo = ultralytics.YOLO(str(resume or init or model))
     if torch_device == "cpu":
@@ -124,6 +133,10 @@ def train_detector(
         "imgsz": imgsz,
         "epochs": epochs,
         "hours": hours,
+        # with --hours ultralytics fits the epoch count to the budget: the rows of results.csv
+        "epochs_run": max(0, len((out / "results.csv").read_text().splitlines()) - 1)
+        if (out / "results.csv").is_file()
+        else 0,
         "batch": batch,
         "device": torch_device,
         "seed": seed,
@@ -141,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--data", type=Path, required=True, help="YOLO dataset folder (data.yaml)")
     parser.add_argument("--model", default="yolov8n.yaml", help="ultralytics architecture file")
-    parser.add_argument("--imgsz", type=int, default=416, help="training image size, px")
+    parser.add_argument("--imgsz", type=int, default=SHIPPED_DETECTOR_IMAGE_SIZE_PX, help="training image size, px")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--hours", type=float, default=None, help="wall-clock budget (overrides --epochs)")
     parser.add_argument("--batch", type=int, default=16)

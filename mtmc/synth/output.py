@@ -62,20 +62,26 @@ CAMERA_COLORS_BGR = [
 
 # Smallest crop embedded in simulator scenes (see pipeline_models).
 SCENE_REID_MIN_HEIGHT_PX = 32
+# Inference size of the shipped detector: the size it was trained at last (models/detector/README.md).
+SHIPPED_DETECTOR_IMAGE_SIZE_PX = 512
 
 
 def pipeline_models(repo_root: Path = REPO_ROOT) -> dict[str, dict]:
     """The ``detector`` and ``reid`` sections of a scene's cams.yaml.
 
     The project's shipped models when they exist (``models/detector/person.pt`` with the yolo
-    backend, ``models/reid/base.onnx``), else the scene's own ground-truth boxes (backend
+    backend at its training size, ``models/reid/base.onnx``), else the scene's own ground-truth boxes (backend
     ``file``) and no appearance model. With the ReID model, crops from 32 px tall are embedded
     (the simulator's people are 30-120 px tall at 960x540).
     """
     detector_weights = repo_root / "models" / "detector" / "person.pt"
     reid_model = repo_root / "models" / "reid" / "base.onnx"
     if detector_weights.exists():
-        detector: dict = {"backend": "yolo", "weights": str(detector_weights.resolve())}
+        detector: dict = {
+            "backend": "yolo",
+            "weights": str(detector_weights.resolve()),
+            "image_size_px": SHIPPED_DETECTOR_IMAGE_SIZE_PX,
+        }
     else:
         detector = {"backend": "file", "file_pattern": "gt/{camera}.txt"}
     if not reid_model.exists():
