@@ -10,7 +10,7 @@ The seed experiment, measured here end to end:
    ``python -m mtmc.reid.prepare --time-split`` when missing);
 2. cosine-distance distributions of true matches vs different people, before and after;
 3. the pipeline's ID switches on the demo scene with no appearance, the base and the fine-tuned
-   model (same detector and settings: ``configs/demo/cams.yaml`` with only ``reid.model`` changed);
+   model (same detector and settings: ``configs/demo/cams_gt_boxes.yaml`` with only ``reid.model`` changed);
 4. the base model on unseen identities (``data/reid_base/market`` when present) and training
    times from ``runs/reid/<name>/train_log.csv`` when present.
 
@@ -33,7 +33,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 DEMO_SCENE = REPO / "data" / "demo"
 DEMO_MARKET = REPO / "data" / "demo_market"
-DEMO_CAMS = REPO / "configs" / "demo" / "cams.yaml"
+# The demo with ground-truth boxes: the ID switches then come from ReID and association alone.
+DEMO_CAMS = REPO / "configs" / "demo" / "cams_gt_boxes.yaml"
 # Held-out segment: the first 36 s (frames 1-360) train the fine-tune, the last 24 s evaluate.
 TIME_SPLIT_FRAME = 360
 PREPARE_ARGS = ("--per-id", "50", "--min-height", "40", "--query-per-cam", "5")
@@ -166,7 +167,7 @@ def write_markdown(path: Path, r: dict[str, Any]) -> None:
         "",
         "## ID switches in the pipeline (the seed's Figure 9)",
         "",
-        f"`configs/demo/cams.yaml` (detector `{r['detector']}`) with only `reid.model` changed.",
+        f"`{DEMO_CAMS.relative_to(REPO)}` (detector `{r['detector']}`) with only `reid.model` changed.",
         "",
         "| ReID model | floor IDSW | floor IDF1 | floor HOTA | image IDSW | image IDF1 |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
