@@ -8,6 +8,9 @@ Backends (``detector.backend`` in cams.yaml):
 - ``file`` (:mod:`mtmc.detect.file`): precomputed MOTChallenge / CVML boxes per camera.
 
 Every backend is built as ``Backend(cfg, cameras, calibrations)`` and follows :class:`Detector`.
+``python -m mtmc.detect.train`` trains a YOLO person detector on simulated scenes and
+``python -m mtmc.detect.evaluate`` scores detectors on them (``models/detector/person.pt`` is
+the shipped one).
 
 Example::
 

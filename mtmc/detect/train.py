@@ -1,7 +1,8 @@
 """Train a YOLO person detector from scratch on the simulator's YOLO export, fully offline.
 
 ``python -m mtmc.detect.train --data DIR [--model yolov8n.yaml] [--imgsz 512] [--epochs N]
-[--hours H] [--batch 16] [--device auto] [--seed 0] [--out DIR] [--ship FILE]``
+[--hours H] [--batch 16] [--device auto] [--seed 0] [--threads N] [--init WEIGHTS]
+[--resume LAST] [--out DIR] [--ship FILE]``
 
 ``DIR`` is a dataset written by ``python -m mtmc.synth.export_yolo`` (or any YOLO dataset whose
 ``data.yaml`` has class 0 = person). The model is built from an ultralytics architecture file
@@ -9,8 +10,8 @@
 trained with ultralytics' own trainer, with everything that would reach the network switched off:
 no pretrained weights, no automatic mixed-precision check (it downloads a model; AMP is used on
 CUDA without it), no plots and no font check (it downloads a font). A test trains with every
-connection refused. ``--hours`` bounds the wall-clock time instead
-of the epoch count: ultralytics measures the first epoch and fits the schedule to the budget.
+connection refused. ``--hours`` bounds the wall-clock time instead of the epoch count:
+ultralytics measures the first epoch and fits the schedule to the budget.
 ``--init WEIGHTS`` starts from an earlier run's weights instead of from scratch (progressive
 resizing: a few epochs at a small size are cheap, the last ones at the size used for inference).
 
@@ -20,11 +21,13 @@ losses, precision, recall, mAP50, mAP50-95 on the validation split), and ``OUT/t
 repository ships ``models/detector/person.pt``). Interrupted runs resume with
 ``--resume OUT/weights/last.pt``.
 
-Example::
+Example (how the shipped model was made; README "Person detector")::
 
-    python -m mtmc.synth.export_yolo --scenes data/reid_base/scenes/s0{0..8} --out data/yolo --every 5
-    python -m mtmc.detect.train --data data/yolo --hours 1.6 --out runs/detector/v8n \\
-        --ship models/detector/person.pt
+    python -m mtmc.synth.export_yolo --scenes data/reid_base/scenes/s0{0..8} --out data/yolo \\
+        --every 5 --val-share 0.12
+    python -m mtmc.detect.train --data data/yolo --imgsz 416 --hours 1.45 --out runs/detector/v8n416
+    python -m mtmc.detect.train --data data/yolo --imgsz 512 --hours 1.0 --out runs/detector/v8n512 \\
+        --init runs/detector/v8n416/weights/last.pt --ship models/detector/person.pt
 """
 
 from __future__ import annotations
