@@ -133,6 +133,13 @@ def test_train_runs_offline_and_ships_the_checkpoint(scene: Path, tmp_path: Path
     record = json.loads((out / "train.json").read_text())
     assert record["epochs"] == 1 and record["train_images"] > 0 and record["device"] == "cpu"
     assert (out / "results.csv").is_file()
+    # the same YOLO dataset scores a model on its validation images (no visibility: "all" only)
+    scored = tmp_path / "scored"
+    assert evaluate_main(["--model", str(SHIPPED), "--data", str(data), "--out", str(scored)]) == 0
+    result = json.loads((scored / "metrics.json").read_text())["models"][str(SHIPPED)]
+    assert result["all"]["n_gt"] > 0 and "visible" not in result  # nothing to split by
+    assert result["all"]["mAP50"] > 0.5
+    assert evaluate_main(["--model", "bgsub", "--data", str(data)]) == 2  # needs calibrated video
 
 
 def test_train_rejects_bad_inputs(tmp_path: Path, capsys) -> None:

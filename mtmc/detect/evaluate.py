@@ -20,7 +20,8 @@
 
 Prints one table and writes ``OUT/metrics.json``:
 ``{model: {"all"|"visible"|"occluded": {"mAP50", "mAP50-95", "recall", "precision", "n_gt",
-"n_pred"}, "ms_per_frame": ...}}`` (AP, recall and precision as fractions).
+"n_pred"}, "ms_per_frame": ...}}`` (AP, recall and precision as fractions; "all" only when the
+data carries no visibility).
 
 Example::
 
@@ -206,12 +207,13 @@ def evaluate_detectors(
                     continue
                 t = truth.get(frame, _Truth(np.zeros((0, 4)), np.zeros(0)))
                 frames.append((FrameBoxes(dets.xyxy, dets.confidence, t.xyxy, np.zeros(len(t.xyxy), bool)), t.visibility))
+        known = any(not np.isnan(vis).all() for _, vis in frames if len(vis))
         results[name] = {
             split: detection_metrics(
                 [FrameBoxes(f.pred_xyxy, f.pred_score, f.gt_xyxy, _ignore(split, vis)) for f, vis in frames],
                 conf,
             )
-            for split in SPLITS
+            for split in (SPLITS if known else ("all",))  # no visibility: nothing to split by
         }
         results[name]["ms_per_frame"] = 1000.0 * seconds / max(n_run, 1)
         results[name]["confidence_min"] = conf
@@ -222,7 +224,7 @@ def format_metrics(results: dict[str, dict]) -> str:
     """A plain-text table: one row per model and split."""
     lines = [f"{'model':<28} {'split':<9} {'mAP50':>6} {'mAP50-95':>8} {'recall':>6} {'prec.':>6} {'n_gt':>7}"]
     for name, res in results.items():
-        for split in SPLITS:
+        for split in [k for k in SPLITS if k in res]:
             m = res[split]
             lines.append(
                 f"{Path(name).name:<28} {split:<9} {m['mAP50']:6.3f} {m['mAP50-95']:8.3f} "
