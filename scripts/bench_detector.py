@@ -19,8 +19,9 @@ import statistics
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
+
+from mtmc.viz.streams import VideoFrames
 
 
 def _frames(scene: Path, per_camera: int) -> dict[str, list[np.ndarray]]:
@@ -28,14 +29,8 @@ def _frames(scene: Path, per_camera: int) -> dict[str, list[np.ndarray]]:
     meta = json.loads((scene / "scene.json").read_text(encoding="utf-8"))
     out = {}
     for cam in [c["id"] for c in meta["cameras"]]:
-        cap = cv2.VideoCapture(str(scene / "videos" / f"{cam}.mp4"))
-        frames = []
-        while len(frames) < per_camera:
-            ok, image = cap.read()
-            if not ok:
-                break
-            frames.append(image)
-        cap.release()
+        with VideoFrames(scene / "videos" / f"{cam}.mp4") as video:
+            frames = [image for f in range(1, per_camera + 1) if (image := video.read(f)) is not None]
         if not frames:
             raise SystemExit(f"error: {scene}/videos/{cam}.mp4: no frames")
         out[cam] = frames

@@ -26,6 +26,7 @@ from mtmc.synth.config import load_preset, with_overrides
 from mtmc.synth.export_yolo import export_yolo
 from mtmc.synth.generate import generate
 from mtmc.synth.output import SHIPPED_DETECTOR_IMAGE_SIZE_PX
+from mtmc.viz.streams import VideoFrames
 
 pytestmark = pytest.mark.usefixtures("no_network")
 
@@ -42,20 +43,6 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _frames(scene: Path, cam: str) -> list[np.ndarray]:
-    import cv2
-
-    cap = cv2.VideoCapture(str(scene / "videos" / f"{cam}.mp4"))
-    frames = []
-    while True:
-        ok, image = cap.read()
-        if not ok:
-            break
-        frames.append(image)
-    cap.release()
-    return frames
-
-
 def test_shipped_detector_finds_the_people_of_a_new_scene(scene: Path) -> None:
     assert SHIPPED.is_file() and SHIPPED.stat().st_size <= 10e6
     cfg = DetectorConfig(
@@ -65,7 +52,10 @@ def test_shipped_detector_finds_the_people_of_a_new_scene(scene: Path) -> None:
     found = missed = detected = extra = 0
     for cam in ("cam1", "cam2"):
         gt = read_mot(scene / "gt" / f"{cam}.txt")
-        for f, image in enumerate(_frames(scene, cam), start=1):
+        video = VideoFrames(scene / "videos" / f"{cam}.mp4")
+        for f in range(1, int(gt.frame.max()) + 1):
+            image = video.read(f)
+            assert image is not None, f"{cam}: frame {f} unreadable"
             now = gt.frame == f
             visible = now & (gt.visibility >= 0.5) & (gt.tlwh[:, 3] >= 30)
             (dets,) = detector.detect([image], [{"camera_id": cam, "frame": f, "t_s": 0.0}])
@@ -76,6 +66,7 @@ def test_shipped_detector_finds_the_people_of_a_new_scene(scene: Path) -> None:
             detected += len(dets)
             # a detection that overlaps nobody (at any visibility) is a false alarm
             extra += int((box_iou_xyxy(dets.xyxy, gt.xyxy[now]).max(axis=1, initial=0.0) < 0.3).sum())
+        video.release()
     print(f"shipped detector: {found} of {found + missed} visible people found, "
           f"{extra} of {detected} detections on nobody")
     assert found + missed >= 20, "the scene should show many well visible people"

@@ -49,6 +49,7 @@ from mtmc.eval.detection import FrameBoxes, detection_metrics
 from mtmc.formats.mot import read_mot
 from mtmc.synth.export_yolo import yolo_images
 from mtmc.synth.output import SHIPPED_DETECTOR_IMAGE_SIZE_PX
+from mtmc.viz.streams import VideoFrames
 
 __all__ = ["SPLITS", "evaluate_detectors", "main"]
 
@@ -99,19 +100,13 @@ def _scene_frames(scene: Path, every: int) -> Iterator[tuple[str, int, np.ndarra
     image_wh = tuple(meta["image_size_wh"])
     for cam in [c["id"] for c in meta["cameras"]]:
         truth = _scene_truth(scene, cam, image_wh)
-        cap = cv2.VideoCapture(str(scene / "videos" / f"{cam}.mp4"))
-        if not cap.isOpened():
-            raise ValueError(f"{scene / 'videos' / f'{cam}.mp4'}: cannot open the video")
-        try:
-            frame = 0
-            while True:
-                ok, image = cap.read()
-                if not ok:
-                    break
-                frame += 1
+        with VideoFrames(scene / "videos" / f"{cam}.mp4") as video:
+            if not video.is_open:
+                raise ValueError(f"{scene / 'videos' / f'{cam}.mp4'}: cannot open the video")
+            frame = 1
+            while (image := video.read(frame)) is not None:
                 yield cam, frame, image, (frame - 1) % every == 0, truth
-        finally:
-            cap.release()
+                frame += 1
 
 
 def _yolo_dataset_frames(root: Path) -> Iterator[tuple[str, int, np.ndarray, bool, dict]]:
