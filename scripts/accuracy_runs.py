@@ -13,32 +13,51 @@ folder: rtls.jsonl, mot/, summary.json) and the table of all seeds and their mea
 ``runs/accuracy/<tag>.json``.
 
 ``--detector gt`` feeds the scene's ground-truth boxes (``gt/<camera>.txt``, fully hidden people
-left out by the file detector) as detections; ``yolo`` runs the shipped person detector
-(``--detector-weights``, default ``models/detector/person.pt``, at ``--imgsz``, default 512); ``scene``
-keeps the detector of the scene's own cams.yaml. ``--appearance-weight`` overrides ``association.appearance_weight`` (0: geometry only),
+left out by the file detector) as detections, with ``association.unbind_residual_m`` set for exact
+boxes (``EXACT_BOXES_UNBIND_RESIDUAL_M``); ``yolo`` runs the shipped person detector
+(``--detector-weights``, default ``models/detector/person.pt``, at ``--imgsz``, default
+``SHIPPED_DETECTOR_IMAGE_SIZE_PX``); ``scene`` keeps the detector of the scene's own cams.yaml.
+``--appearance-weight`` overrides ``association.appearance_weight`` (0: geometry only),
 ``--reid-model`` sets ``reid.model`` (an ONNX embedder).
+
+The yolo detections of a scene are computed once per weights file and image size and cached under
+``OUT/detections/`` (the detector keeps no state between frames, so every run reads the same
+boxes); configurations that differ only after detection (appearance weight, ReID model) reuse
+them. ``--no-cache`` runs the detector inside each run instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mtmc.config import CamsConfig, DetectorConfig, load_cams, to_public
+from mtmc.config import (
+    EXACT_BOXES_UNBIND_RESIDUAL_M,
+    CamsConfig,
+    DetectorConfig,
+    load_cams,
+    to_public,
+)
+from mtmc.formats.mot import MotTable, write_mot
 from mtmc.run import run
 from mtmc.synth.output import SCENE_REID_MIN_HEIGHT_PX, SHIPPED_DETECTOR_IMAGE_SIZE_PX
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SEEDS = (201, 202, 203)  # not used by any test
 DEFAULT_DETECTOR = ROOT / "models" / "detector" / "person.pt"
+# Cached detections keep rows down to this score (the runs' detector.confidence_min drops the rest),
+# so that lower pipeline thresholds can be tried on the same cache.
+CACHE_CONFIDENCE_MIN = 0.1
 # (section, key) columns of the table, in order.
 COLUMNS = (
     ("floor", "HOTA"), ("floor", "DetA"), ("floor", "AssA"), ("floor", "LocA"), ("floor", "IDF1"),
@@ -96,17 +115,29 @@ def configure(
     reid_model: Path | None,
     detector_weights: Path = DEFAULT_DETECTOR,
     imgsz: int = SHIPPED_DETECTOR_IMAGE_SIZE_PX,
+    cache: Path | None = None,
 ) -> CamsConfig:
-    """The scene's cams.yaml with the chosen detector, appearance weight and ReID model."""
+    """The scene's cams.yaml with the chosen detector, appearance weight and ReID model.
+
+    With ``cache`` (a folder), ``yolo`` detections are computed once per scene, weights and image
+    size (:func:`cached_detections`) and read back by the ``file`` detector.
+    """
     config = load_cams(scene / "cams.yaml")
     if detector == "gt":
         gt_pattern = str(scene.resolve() / "gt" / "{camera}.txt")
-        config = replace(config, detector=DetectorConfig(backend="file", file_pattern=gt_pattern))
+        config = replace(config, detector=DetectorConfig(backend="file", file_pattern=gt_pattern),
+                         association=replace(config.association,
+                                             unbind_residual_m=EXACT_BOXES_UNBIND_RESIDUAL_M))
     elif detector == "yolo":
         if not detector_weights.is_file():
             raise ValueError(f"--detector-weights {detector_weights}: file not found")
-        config = replace(config, detector=DetectorConfig(
-            backend="yolo", weights=detector_weights.resolve(), image_size_px=imgsz))
+        yolo = DetectorConfig(backend="yolo", weights=detector_weights.resolve(), image_size_px=imgsz)
+        if cache is None:
+            config = replace(config, detector=yolo)
+        else:
+            pattern = cached_detections(scene, config, yolo, cache)
+            config = replace(config, detector=DetectorConfig(
+                backend="file", file_pattern=pattern, confidence_min=yolo.confidence_min))
     elif detector != "scene":
         raise ValueError(f"--detector must be gt, yolo or scene, got {detector!r}")
     if appearance_weight is not None:
@@ -120,6 +151,53 @@ def configure(
         config = replace(config, reid=replace(config.reid, model=reid_model.resolve(),
                                               min_height_px=SCENE_REID_MIN_HEIGHT_PX))
     return config
+
+
+def cached_detections(scene: Path, config: CamsConfig, yolo: DetectorConfig, cache: Path) -> str:
+    """``file_pattern`` of the scene's detections by ``yolo``, running the detector only the
+    first time.
+
+    The detector has no state between frames, so its boxes depend only on the frames, the weights
+    and the image size: they are kept under ``cache/<scene>/<weights sha1>_<imgsz>/<camera>.txt``
+    (MOTChallenge det rows scored at least ``CACHE_CONFIDENCE_MIN``) and every configuration that
+    shares them (appearance weight, ReID model, association settings) skips the detection. A
+    folder is written under ``.partial`` and moved into place when complete.
+    """
+    from tqdm import tqdm
+
+    from mtmc.detect import build_detector
+    from mtmc.viz.streams import VideoFrames
+
+    digest = hashlib.sha1(Path(yolo.weights).read_bytes()).hexdigest()[:12]
+    folder = cache / scene.name / f"{digest}_{yolo.image_size_px}"
+    pattern = str(folder.resolve() / "{camera}.txt")
+    if folder.is_dir():
+        return pattern
+    partial = cache / ".partial" / scene.name / folder.name
+    shutil.rmtree(partial, ignore_errors=True)
+    detector = build_detector(replace(yolo, confidence_min=CACHE_CONFIDENCE_MIN), config.cameras, {})
+    cams = [cam.id for cam in config.cameras]
+    rows: dict[str, list[tuple]] = {cam: [] for cam in cams}
+    n_frames = int(json.loads((scene / "scene.json").read_text(encoding="utf-8"))["n_frames"])
+    with ExitStack() as stack:
+        videos = [stack.enter_context(VideoFrames(scene / cam.source)) for cam in config.cameras]
+        for frame in tqdm(range(1, n_frames + 1), desc=f"detecting {scene.name}", unit="step",
+                          file=sys.stderr, mininterval=2.0):
+            images = [video.read(frame) for video in videos]
+            if any(image is None for image in images):
+                raise ValueError(f"{scene}: a video ends before frame {frame} of {n_frames}")
+            metas = [{"camera_id": cam, "frame": frame, "t_s": 0.0} for cam in cams]
+            for cam, dets in zip(cams, detector.detect(images, metas), strict=True):
+                rows[cam].extend((frame, *box, score) for box, score in
+                                 zip(dets.xyxy.tolist(), dets.confidence.tolist(), strict=True))
+    for cam, cam_rows in rows.items():
+        a = np.array(cam_rows, dtype=np.float64).reshape(-1, 6)
+        tlwh = np.column_stack([a[:, 1:3], a[:, 3:5] - a[:, 1:3]])
+        write_mot(partial / f"{cam}.txt", MotTable(frame=a[:, 0], track_id=np.full(len(a), -1),
+                                                    tlwh=tlwh, confidence=a[:, 5]), kind="det")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial.rename(folder)
+    return pattern
 
 
 def headline(metrics: dict[str, Any]) -> dict[str, float]:
@@ -153,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
                     "scene: the scene's cams.yaml detector")
     ap.add_argument("--detector-weights", type=Path, default=DEFAULT_DETECTOR)
     ap.add_argument("--imgsz", type=int, default=SHIPPED_DETECTOR_IMAGE_SIZE_PX, help="yolo inference size, px")
+    ap.add_argument("--no-cache", action="store_true",
+                    help="run the yolo detector inside each run instead of reading the detections "
+                    "cached under OUT/detections (computed on first use)")
     ap.add_argument("--appearance-weight", type=float, default=None,
                     help="override association.appearance_weight (0: no appearance)")
     ap.add_argument("--reid-model", type=Path, default=None, help="ONNX ReID model (reid.model)")
@@ -175,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         for seed in args.seeds:
             scene = ensure_scene(args.data, seed, args.cameras, args.people, args.seconds)
             config = configure(scene, args.detector, args.appearance_weight, args.reid_model,
-                               args.detector_weights, args.imgsz)
+                               args.detector_weights, args.imgsz,
+                               cache=None if args.no_cache else args.out / "detections")
             out_dir = args.out / tag / str(seed)
             if out_dir.exists():
                 shutil.rmtree(out_dir)
@@ -200,8 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     record = {
         "tag": tag, "detector": args.detector, "appearance_weight": args.appearance_weight,
-        **({"detector_weights": str(args.detector_weights), "imgsz": args.imgsz}
-           if args.detector == "yolo" else {}),
+        **({"detector_weights": str(args.detector_weights), "imgsz": args.imgsz,
+            "detections_cached": not args.no_cache} if args.detector == "yolo" else {}),
         "reid_model": str(args.reid_model) if args.reid_model else None,
         "cameras": args.cameras, "people": args.people, "seconds": args.seconds,
         "max_frames": args.max_frames, "table": rows, "runs": runs,

@@ -255,8 +255,9 @@ def test_body_stands_on_the_floor_and_swings_its_legs_when_walking():
 
 
 def test_pipeline_models_prefer_shipped_models(tmp_path):
-    assert pipeline_models(tmp_path) == {
+    assert pipeline_models(tmp_path) == {  # exact boxes: the residual check set for them
         "detector": {"backend": "file", "file_pattern": "gt/{camera}.txt"},
+        "association": {"unbind_residual_m": 0.45},
         "reid": {"model": None},
     }
     (tmp_path / "models" / "detector").mkdir(parents=True)

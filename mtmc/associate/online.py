@@ -10,7 +10,7 @@ per person, and in each step:
    tracklets of one camera never share an id; a tracklet that jumps away from the track's
    prediction or whose appearance differs, for ``unbind_after_s``; and a tracklet that stands
    apart from the other cameras' tracklets of its track (smoothed over ``RESIDUAL_TAU_S``, more
-   than ``UNBIND_RESIDUAL_M``), which undoes the mix-ups of people walking side by side when
+   than ``unbind_residual_m``), which undoes the mix-ups of people walking side by side when
    they first meet the associator (rows flagged ``BOX_CUT`` take no part in this check);
 3. matches unbound tracklets to global tracks by gated, component-split Hungarian assignment on
    the fused cost of cosine distance and floor distance (:mod:`mtmc.associate.costs`), one
@@ -77,7 +77,6 @@ MAX_EXTRAPOLATION_S = 1.0
 # keeps it near 0 (single points scatter by 0.1-0.2 m, the smoothed residual by a few cm); one of
 # a neighbour walking alongside keeps it at their spacing (0.5-1 m).
 RESIDUAL_TAU_S = 0.5
-UNBIND_RESIDUAL_M = 0.45  # a smoothed residual above this releases the tracklet
 # Of two tracklets of a track that disagree, the one further from the track's prediction by more
 # than this is released (otherwise the one that joined last).
 PREDICTION_MARGIN_M = 0.2
@@ -342,7 +341,7 @@ class GlobalAssociator:
                 tr.residual_x_m, tr.residual_y_m, tr.residual_t = sx, sy, t_s
         # 3. at most one release per track and step
         by_global: dict[int, list[int]] = {}
-        for k in np.flatnonzero(shared & (size > UNBIND_RESIDUAL_M)).tolist():
+        for k in np.flatnonzero(shared & (size > self.config.unbind_residual_m)).tolist():
             by_global.setdefault(members[k].global_id, []).append(k)
         for gid, outliers in by_global.items():
             pair = [members[k] for k in np.flatnonzero(gids == gid).tolist()]

@@ -26,6 +26,7 @@ import yaml
 from shapely.geometry import Polygon, box
 
 from calib.io import save_camera, write_metropolis
+from mtmc.config import EXACT_BOXES_UNBIND_RESIDUAL_M
 from mtmc.formats.kitti import KittiLabels, format_kitti, occlusion_level
 from mtmc.formats.mot import MotTable, write_mot
 from mtmc.synth.cameras import CameraSpec
@@ -67,12 +68,14 @@ SHIPPED_DETECTOR_IMAGE_SIZE_PX = 512
 
 
 def pipeline_models(repo_root: Path = REPO_ROOT) -> dict[str, dict]:
-    """The ``detector`` and ``reid`` sections of a scene's cams.yaml.
+    """The ``detector`` and ``reid`` sections of a scene's cams.yaml (and ``association`` when
+    the detections are exact).
 
     The project's shipped models when they exist (``models/detector/person.pt`` with the yolo
-    backend at its training size, ``models/reid/base.onnx``), else the scene's own ground-truth boxes (backend
-    ``file``) and no appearance model. With the ReID model, crops from 32 px tall are embedded
-    (the simulator's people are 30-120 px tall at 960x540).
+    backend at ``SHIPPED_DETECTOR_IMAGE_SIZE_PX``, ``models/reid/base.onnx``), else the scene's own
+    ground-truth boxes (backend ``file``, with the association's residual check set for exact
+    boxes) and no appearance model. With the ReID model, crops from 32 px tall are embedded (the
+    simulator's people are 30-120 px tall at 960x540).
     """
     detector_weights = repo_root / "models" / "detector" / "person.pt"
     reid_model = repo_root / "models" / "reid" / "base.onnx"
@@ -82,12 +85,17 @@ def pipeline_models(repo_root: Path = REPO_ROOT) -> dict[str, dict]:
             "weights": str(detector_weights.resolve()),
             "image_size_px": SHIPPED_DETECTOR_IMAGE_SIZE_PX,
         }
+        sections: dict[str, dict] = {"detector": detector}
     else:
         detector = {"backend": "file", "file_pattern": "gt/{camera}.txt"}
+        sections = {
+            "detector": detector,
+            "association": {"unbind_residual_m": EXACT_BOXES_UNBIND_RESIDUAL_M},
+        }
     if not reid_model.exists():
-        return {"detector": detector, "reid": {"model": None}}
+        return {**sections, "reid": {"model": None}}
     return {
-        "detector": detector,
+        **sections,
         "reid": {"model": str(reid_model.resolve()), "min_height_px": SCENE_REID_MIN_HEIGHT_PX},
     }
 
