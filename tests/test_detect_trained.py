@@ -4,10 +4,12 @@
   no training run saw).
 - ``python -m mtmc.detect.train`` runs one tiny epoch offline and ships its checkpoint.
 - ``python -m mtmc.detect.evaluate`` scores the shipped model and ``bgsub`` on the same frames.
+- ``scripts/accuracy_runs.py`` caches the detector's boxes and reads back exactly those.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -15,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mtmc.config import DetectorConfig
+from mtmc.config import DetectorConfig, load_cams
 from mtmc.detect import build_detector
 from mtmc.detect.evaluate import _ignore
 from mtmc.detect.evaluate import main as evaluate_main
@@ -72,6 +74,35 @@ def test_shipped_detector_finds_the_people_of_a_new_scene(scene: Path) -> None:
     assert found + missed >= 20, "the scene should show many well visible people"
     assert found >= 0.85 * (found + missed)
     assert extra <= 0.15 * detected  # measured: 31 of 33 found, 5 of 52 on nobody
+
+
+def test_accuracy_runs_reads_back_the_detectors_own_boxes(scene: Path, tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parents[1] / "scripts" / "accuracy_runs.py"
+    spec = importlib.util.spec_from_file_location("accuracy_runs", script)
+    accuracy_runs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(accuracy_runs)
+    yolo = DetectorConfig(backend="yolo", weights=SHIPPED, image_size_px=SHIPPED_DETECTOR_IMAGE_SIZE_PX,
+                          device="cpu")
+    config = load_cams(scene / "cams.yaml")
+    pattern = accuracy_runs.cached_detections(scene, config, yolo, tmp_path)
+    cam1 = Path(pattern.format(camera="cam1"))
+    stamp = cam1.stat().st_mtime_ns
+    assert accuracy_runs.cached_detections(scene, config, yolo, tmp_path) == pattern
+    assert cam1.stat().st_mtime_ns == stamp  # computed once
+    cached = build_detector(DetectorConfig(backend="file", file_pattern=pattern), config.cameras, {})
+    live = build_detector(yolo, [], {})
+    rows = 0
+    for cam in ("cam1", "cam2"):
+        with VideoFrames(scene / "videos" / f"{cam}.mp4") as video:
+            frame = 1
+            while (image := video.read(frame)) is not None:
+                meta = [{"camera_id": cam, "frame": frame, "t_s": 0.0}]
+                (want,), (got,) = live.detect([image], meta), cached.detect([image], meta)
+                np.testing.assert_allclose(got.xyxy, want.xyxy, atol=0.01)  # 2 decimals
+                np.testing.assert_allclose(got.confidence, want.confidence, atol=1e-4)
+                rows += len(want)
+                frame += 1
+    assert rows > 20
 
 
 def test_evaluate_scores_both_detectors_on_the_same_frames(scene: Path, tmp_path: Path, capsys) -> None:
