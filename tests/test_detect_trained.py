@@ -72,8 +72,10 @@ def test_shipped_detector_finds_the_people_of_a_new_scene(scene: Path) -> None:
     print(f"shipped detector: {found} of {found + missed} visible people found, "
           f"{extra} of {detected} detections on nobody")
     assert found + missed >= 20, "the scene should show many well visible people"
-    assert found >= 0.85 * (found + missed)
-    assert extra <= 0.15 * detected  # measured: 31 of 33 found, 5 of 52 on nobody
+    # measured at 640 px: 33 of 33 found, 9 of 57 on nobody (the previous weights at 512 px: 31 of
+    # 33, 5 of 52; the larger input finds more people and a few more things that are not)
+    assert found >= 0.9 * (found + missed)
+    assert extra <= 0.2 * detected
 
 
 def test_accuracy_runs_reads_back_the_detectors_own_boxes(scene: Path, tmp_path: Path) -> None:

@@ -268,7 +268,7 @@ def test_pipeline_models_prefer_shipped_models(tmp_path):
     assert got["detector"] == {
         "backend": "yolo",
         "weights": str((tmp_path / "models/detector/person.pt").resolve()),
-        "image_size_px": 512,
+        "image_size_px": 640,
     }
     assert got["reid"] == {"model": str((tmp_path / "models/reid/base.onnx").resolve()),
                            "min_height_px": 32}

@@ -45,7 +45,7 @@ import torch
 
 from mtmc.detect._ultralytics import import_ultralytics, resolve_torch_device
 from mtmc.synth.export_yolo import yolo_images
-from mtmc.synth.output import SHIPPED_DETECTOR_IMAGE_SIZE_PX
+from mtmc.synth.output import SHIPPED_DETECTOR_TRAIN_SIZE_PX
 
 __all__ = ["main", "train_detector"]
 
@@ -66,7 +66,7 @@ def train_detector(
     out: Path,
     *,
     model: str = "yolov8n.yaml",
-    imgsz: int = SHIPPED_DETECTOR_IMAGE_SIZE_PX,
+    imgsz: int = SHIPPED_DETECTOR_TRAIN_SIZE_PX,
     epochs: int = 30,
     hours: float | None = None,
     batch: int = 16,
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--data", type=Path, required=True, help="YOLO dataset folder (data.yaml)")
     parser.add_argument("--model", default="yolov8n.yaml", help="ultralytics architecture file")
-    parser.add_argument("--imgsz", type=int, default=SHIPPED_DETECTOR_IMAGE_SIZE_PX, help="training image size, px")
+    parser.add_argument("--imgsz", type=int, default=SHIPPED_DETECTOR_TRAIN_SIZE_PX, help="training image size, px")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--hours", type=float, default=None, help="wall-clock budget (overrides --epochs)")
     parser.add_argument("--batch", type=int, default=16)
