@@ -4,7 +4,7 @@ Times ``Detector.detect`` (what the pipeline calls: letterbox, network, NMS, con
 Detections) on frames of a simulated scene's videos, after a warm-up, one frame per call and, in the
 same run, one batch of all cameras' frames per call (as the pipeline sends them).
 
-    .venv/bin/python scripts/bench_detector.py --model models/detector/person.pt --imgsz 512 \\
+    .venv/bin/python scripts/bench_detector.py --model models/detector/person.pt --imgsz 640 \\
         --scene data/demo --runs 60 [--threads 2] [--out bench_detector.json]
 
 ``--model bgsub`` times the weights-free background subtractor on the same frames.

@@ -1,7 +1,7 @@
 """Score person detectors on simulated scenes (or a YOLO dataset): mAP50, mAP50-95, recall.
 
 ``python -m mtmc.detect.evaluate --model X [X ...] --data DIR [DIR ...] [--every 5]
-[--imgsz 512] [--conf 0.3] [--out OUT]``
+[--imgsz 640] [--conf 0.3] [--out OUT]``
 
 - ``--model``: YOLO weights (``.pt``, ``.onnx``, ``.engine``) or the name of a weights-free backend
   (``bgsub``, ``hog``). Several models are scored on the same frames, e.g.

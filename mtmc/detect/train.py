@@ -27,7 +27,11 @@ Example (how the shipped model was made; README "Person detector")::
         --every 5 --val-share 0.12
     python -m mtmc.detect.train --data data/yolo --imgsz 416 --hours 1.45 --out runs/detector/v8n416
     python -m mtmc.detect.train --data data/yolo --imgsz 512 --hours 1.0 --out runs/detector/v8n512 \\
-        --init runs/detector/v8n416/weights/last.pt --ship models/detector/person.pt
+        --init runs/detector/v8n416/weights/last.pt
+    python -m mtmc.detect.train --data data/yolo --imgsz 512 --hours 1.4 --out runs/detector/v8n512c \\
+        --init runs/detector/v8n512/weights/best.pt --ship models/detector/person.pt
+
+The shipped model runs at 640 px (``mtmc.synth.output.SHIPPED_DETECTOR_IMAGE_SIZE_PX``).
 """
 
 from __future__ import annotations
