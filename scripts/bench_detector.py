@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mtmc.synth.output import SHIPPED_DETECTOR_IMAGE_SIZE_PX
 from mtmc.viz.streams import VideoFrames
 
 
@@ -40,7 +41,7 @@ def _frames(scene: Path, per_camera: int) -> dict[str, list[np.ndarray]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="models/detector/person.pt", help="weights file, or bgsub")
-    parser.add_argument("--imgsz", type=int, default=512, help="YOLO inference size, px")
+    parser.add_argument("--imgsz", type=int, default=SHIPPED_DETECTOR_IMAGE_SIZE_PX, help="YOLO inference size, px")
     parser.add_argument("--scene", type=Path, default=Path("data/demo"), help="simulated scene folder")
     parser.add_argument("--runs", type=int, default=60, help="timed calls per mode")
     parser.add_argument("--warmup", type=int, default=5)

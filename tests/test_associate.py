@@ -23,12 +23,12 @@ from mtmc.associate.online import (
     RESIDUAL_TAU_S,
     GlobalTrack,
 )
-from mtmc.config import AssociationConfig
+from mtmc.config import EXACT_BOXES_UNBIND_RESIDUAL_M, AssociationConfig
 from mtmc.types import CAMERA_ID, EMBEDDING, FLOOR_XY, Detections
 
-# The residual threshold the hand-computed residual cases below are worked out for (ground-truth
-# floor points: 0.45 m; the default is set for the shipped detector's noisier points).
-UNBIND_RESIDUAL_M = 0.45
+# The residual threshold the hand-computed residual cases below are worked out for: the one for
+# exact floor points, as these cases feed (the default is set for the shipped detector's noisier ones).
+UNBIND_RESIDUAL_M = EXACT_BOXES_UNBIND_RESIDUAL_M
 
 # --- pure cost functions ------------------------------------------------------------------------
 

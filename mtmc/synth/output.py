@@ -85,24 +85,22 @@ def pipeline_models(repo_root: Path = REPO_ROOT) -> dict[str, dict]:
     detector_weights = repo_root / "models" / "detector" / "person.pt"
     reid_model = repo_root / "models" / "reid" / "base.onnx"
     if detector_weights.exists():
-        detector: dict = {
+        sections: dict[str, dict] = {"detector": {
             "backend": "yolo",
             "weights": str(detector_weights.resolve()),
             "image_size_px": SHIPPED_DETECTOR_IMAGE_SIZE_PX,
-        }
-        sections: dict[str, dict] = {"detector": detector}
+        }}
     else:
-        detector = {"backend": "file", "file_pattern": "gt/{camera}.txt"}
         sections = {
-            "detector": detector,
+            "detector": {"backend": "file", "file_pattern": "gt/{camera}.txt"},
             "association": {"unbind_residual_m": EXACT_BOXES_UNBIND_RESIDUAL_M},
         }
-    if not reid_model.exists():
-        return {**sections, "reid": {"model": None}}
-    return {
-        **sections,
-        "reid": {"model": str(reid_model.resolve()), "min_height_px": SCENE_REID_MIN_HEIGHT_PX},
-    }
+    sections["reid"] = (
+        {"model": str(reid_model.resolve()), "min_height_px": SCENE_REID_MIN_HEIGHT_PX}
+        if reid_model.exists()
+        else {"model": None}
+    )
+    return sections
 
 
 def write_cams_yaml(
