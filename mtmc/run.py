@@ -128,7 +128,6 @@ class Pipeline:
             self._embed(all_dets, frames)
         with self.timer("associate"):
             out = self.associator.update(all_dets, t_s)
-        self.counts["steps"] += 1
         self.counts["frames"] += len(ids)
         return out
 
@@ -160,10 +159,6 @@ def _concatenate(parts: list[Detections]) -> Detections:
     return merged
 
 
-class _Stop(Exception):
-    """Raised by the SIGTERM handler to end the loop cleanly."""
-
-
 def run(
     config: CamsConfig,
     out_dir: Path,
@@ -183,7 +178,10 @@ def run(
         summary["cams_yaml"] = str(cams_yaml.resolve())
     started = time.perf_counter()
     pipeline = Pipeline(config)
-    previous = signal.signal(signal.SIGTERM, _raise_stop)
+    # SIGTERM ends the run once the step in progress is written, so outputs and counts agree
+    # (an exception raised in the handler could land between writing a step and counting it).
+    stop = {"requested": False}
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.update(requested=True))
     people = 0
     try:
         with MultiCameraSource.from_config(config) as source, RunWriter(
@@ -191,7 +189,7 @@ def run(
         ) as writer:
             bar = tqdm(desc="tracking", unit="step", disable=not progress, dynamic_ncols=True)
             iterator = iter(source)
-            while max_frames is None or pipeline.counts["steps"] < max_frames:
+            while (max_frames is None or pipeline.counts["steps"] < max_frames) and not stop["requested"]:
                 with pipeline.timer("decode"):
                     step = next(iterator, None)
                 if step is None:
@@ -200,17 +198,19 @@ def run(
                 with pipeline.timer("write"):
                     objects = pipeline.associator.objects()
                     writer.write_step(step.frame, step.t_s, objects, out)
+                pipeline.counts["steps"] += 1  # counted once written
                 people = len(objects)
                 bar.update(1)
                 if progress and pipeline.counts["steps"] % 10 == 0:
                     elapsed = max(time.perf_counter() - started, 1e-9)
                     bar.set_postfix(cam_fps=f"{pipeline.counts['frames'] / elapsed:.1f}", people=people)
             bar.close()
-        summary["status"] = "complete"
-    except (KeyboardInterrupt, _Stop):
+        summary["status"] = "interrupted" if stop["requested"] else "complete"
+    except KeyboardInterrupt:
         summary["status"] = "interrupted"
-        log.warning("interrupted: outputs are complete up to the last step")
     finally:
+        if summary["status"] == "interrupted":
+            log.warning("interrupted: outputs are complete up to the last step")
         signal.signal(signal.SIGTERM, previous)
         summary.update(_profile(pipeline, time.perf_counter() - started))
         _write_json(out_dir / "summary.json", summary)
@@ -218,10 +218,6 @@ def run(
         summary["metrics"] = evaluate(out_dir, config)
         _write_json(out_dir / "summary.json", summary)
     return summary
-
-
-def _raise_stop(signum: int, frame: object) -> None:
-    raise _Stop()
 
 
 def _profile(pipeline: Pipeline, total_s: float) -> dict[str, Any]:
