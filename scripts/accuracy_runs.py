@@ -158,8 +158,9 @@ def cached_detections(scene: Path, config: CamsConfig, yolo: DetectorConfig, cac
     first time.
 
     The detector has no state between frames, so its boxes depend only on the frames, the weights
-    and the image size: they are kept under ``cache/<scene>/<weights sha1>_<imgsz>/<camera>.txt``
-    (MOTChallenge det rows scored at least ``CACHE_CONFIDENCE_MIN``) and every configuration that
+    and the image size: they are kept under
+    ``cache/<scene>/<weights sha1>_<imgsz>_c<CACHE_CONFIDENCE_MIN>/<camera>.txt`` (MOTChallenge det
+    rows scored at least ``CACHE_CONFIDENCE_MIN``) and every configuration that
     shares them (appearance weight, ReID model, association settings) skips the detection. A
     folder is written under ``.partial`` and moved into place when complete.
     """
@@ -169,7 +170,7 @@ def cached_detections(scene: Path, config: CamsConfig, yolo: DetectorConfig, cac
     from mtmc.viz.streams import VideoFrames
 
     digest = hashlib.sha1(Path(yolo.weights).read_bytes()).hexdigest()[:12]
-    folder = cache / scene.name / f"{digest}_{yolo.image_size_px}"
+    folder = cache / scene.name / f"{digest}_{yolo.image_size_px}_c{CACHE_CONFIDENCE_MIN:g}"
     pattern = str(folder.resolve() / "{camera}.txt")
     if folder.is_dir():
         return pattern

@@ -183,9 +183,11 @@ def evaluate_detectors(
     for name in models:
         frames: list[tuple[FrameBoxes, np.ndarray]] = []
         seconds, n_run = 0.0, 0
+        detector = None
         for d, kind in zip(data, kinds, strict=True):
             scene = d if kind == "scene" else None
-            detector = _detector(name, scene, imgsz, device)
+            if detector is None or name in WEIGHTS_FREE:  # weights load once; bgsub is per scene
+                detector = _detector(name, scene, imgsz, device)
             source = _scene_frames(d, every) if scene else _yolo_dataset_frames(d)
             stateful = name in STATEFUL
             for cam, frame, image, scored, truth in tqdm(
