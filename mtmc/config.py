@@ -248,6 +248,11 @@ class AssociationConfig:
             apart); exact boxes (ground truth) allow
             ``EXACT_BOXES_UNBIND_RESIDUAL_M``, which catches mix-ups sooner (93.2 there against
             91.8 with 0.9).
+        shadow_radius_m: a global id seen by one camera only is not reported (rtls.jsonl) while
+            an id seen by two or more other cameras stands within this distance: such a
+            "shadow" is most often the same person, split off by one camera's misplaced floor
+            point. It stays tracked and is reported again once another camera joins it or it
+            moves away. 0 reports every id.
     """
 
     appearance_weight: float = 0.5
@@ -259,6 +264,7 @@ class AssociationConfig:
     reentry_speed_mps: float = 1.0
     unbind_after_s: float = 1.0
     unbind_residual_m: float = 0.9
+    shadow_radius_m: float = 2.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.appearance_weight <= 1.0:
@@ -268,7 +274,7 @@ class AssociationConfig:
         for name in ("gate_floor_m", "max_age_s", "max_appearance_distance", "unbind_residual_m"):
             if not getattr(self, name) > 0:
                 raise FieldError(name, f"must be > 0, got {getattr(self, name)}")
-        for name in ("tentative_s", "reentry_speed_mps", "unbind_after_s"):
+        for name in ("tentative_s", "reentry_speed_mps", "unbind_after_s", "shadow_radius_m"):
             if getattr(self, name) < 0:
                 raise FieldError(name, f"must be >= 0, got {getattr(self, name)}")
 

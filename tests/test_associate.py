@@ -19,9 +19,10 @@ from mtmc.associate import (
 from mtmc.associate.assign import DENSE_MAX_CELLS
 from mtmc.associate.online import (
     MAX_EXTRAPOLATION_S,
-    MERGE_AFTER_S,
+    MERGE_RULES,
     RESIDUAL_TAU_S,
     GlobalTrack,
+    weiszfeld_steps,
 )
 from mtmc.config import EXACT_BOXES_UNBIND_RESIDUAL_M, AssociationConfig
 from mtmc.types import CAMERA_ID, EMBEDDING, FLOOR_XY, Detections
@@ -96,6 +97,20 @@ def test_appearance_noise_does_not_overrule_the_floor() -> None:
                        appearance_margin=margin)
     assert clear[0, 0] == pytest.approx(0.5 * 0.25 / 0.3 + 0.5 * 0.29 / 1.5)
     assert assign_gated(clear) == [(1, 0)]
+
+
+def test_weiszfeld_steps_hand_computed() -> None:
+    # Two cameras agree on (0, 0), a third is 1.2 m off; the plain mean is (0.4, 0).
+    points = [(0.0, 0.0, 1.0), (0.0, 0.0, 1.0), (1.2, 0.0, 1.0)]
+    x, y = weiszfeld_steps(points, 0.4, 0.0, steps=1)
+    assert (x, y) == pytest.approx(((1.2 / 0.8) / (2 / 0.4 + 1 / 0.8), 0.0))  # 0.24
+    x2, _ = weiszfeld_steps(points, 0.24, 0.0, steps=1)
+    assert x2 == pytest.approx((1.2 / 0.96) / (2 / 0.24 + 1 / 0.96))  # 0.1333
+    assert weiszfeld_steps(points, 0.4, 0.0, steps=3)[0] == pytest.approx(0.070588, abs=1e-6)
+    # Weights count as in the mean: a heavy third point keeps the estimate near it.
+    assert weiszfeld_steps([(0, 0, 1.0), (1, 0, 9.0)], 0.9, 0.0, steps=1)[0] == pytest.approx(
+        (9 * 1 / 0.1) / (1 / 0.9 + 9 / 0.1))
+    assert weiszfeld_steps(points, 0.4, 0.0, steps=0) == (0.4, 0.0)
 
 
 # --- gated assignment ---------------------------------------------------------------------------
@@ -463,7 +478,7 @@ def test_cut_boxes_are_no_evidence_against_a_binding() -> None:
 def test_duplicate_ids_of_one_person_are_merged() -> None:
     # Camera b's first points of person 1 are 3 m off (beyond the 2 m gate), so after the
     # tentative period it starts a second id; then its points agree with a's. The two ids stand
-    # together on disjoint cameras and are merged into the older one after MERGE_AFTER_S.
+    # together on disjoint cameras and are merged into the older one after MERGE_RULES[0] (0.5 m, 1 s).
     people = {1: walk((0, 0), (1.0, 0.0))}
     cams = {"a": everywhere, "b": lambda x, y: x >= 1}
     error = lambda cam, pid, t: (0.0, 3.0) if cam == "b" and t < 1.8 else (0.0, 0.0)  # noqa: E731
@@ -478,9 +493,56 @@ def test_duplicate_ids_of_one_person_are_merged() -> None:
     assert cam_hist[("b", 1)][-1] == older  # ... and ends with a's
     assert len(assoc.globals) == 1
     # two ids at once from b's own id (t = 1.0 s + tentative 0.3 s) until the merge, which comes
-    # MERGE_AFTER_S after b agrees with a (t = 1.8 s)
+    # 1 s after b agrees with a (t = 1.8 s)
     assert conflicts and min(conflicts) >= 1.3 - 1e-9
-    assert max(conflicts) <= 1.8 + MERGE_AFTER_S + 2 * DT
+    assert max(conflicts) <= 1.8 + MERGE_RULES[0][1] + 2 * DT
+
+
+def test_duplicate_ids_a_metre_apart_are_merged_later() -> None:
+    # As above, but from t = 1.8 s camera b's points stay 0.8 m off (feet hidden, say): never
+    # within 0.5 m, so the (1.0 m, 2 s) rule merges the two ids, 2 s after they came together.
+    assert MERGE_RULES[1] == (1.0, 2.0)
+    people = {1: walk((0, 0), (1.0, 0.0))}
+    cams = {"a": everywhere, "b": lambda x, y: x >= 1}
+    error = lambda cam, pid, t: ((0.0, 3.0) if t < 1.8 else (0.0, 0.8)) if cam == "b" else (0.0, 0.0)  # noqa: E731
+    cfg = AssociationConfig(tentative_s=0.3, gate_floor_m=2.0)
+    cam_hist: dict[tuple[str, int], list[int]] = {}
+    conflicts: list[float] = []
+    hist, assoc = run(people, cams, 6, None, error=error, config=cfg, cam_history=cam_hist,
+                      conflicts=conflicts)
+    assert cam_hist[("b", 1)][-1] == cam_hist[("a", 1)][-1] and len(assoc.globals) == 1
+    # b's id comes near a's within a few steps of 1.8 s (its filter takes 70 % of each jump)
+    assert 1.8 + 2.0 <= max(conflicts) + DT <= 1.8 + 2.0 + 0.5
+
+
+def test_people_passing_a_metre_apart_keep_their_ids() -> None:
+    # Opposite parallel paths 0.9 m apart, each person seen by one camera only (as a duplicate
+    # would be), no appearance: within 1.5 m for 1.2 s and 1 m for 0.4 s, too short to merge.
+    people = {1: walk((0, 0), (1.0, 0)), 2: walk((10, 0.9), (-1.0, 0))}
+    cams = {"a": lambda x, y: y < 0.45, "b": lambda x, y: y >= 0.45}
+    hist, assoc = run(people, cams, 10, None)
+    assert switches(hist[1]) == 0 and switches(hist[2]) == 0 and hist[1][0] != hist[2][0]
+    assert len(assoc.globals) == 2
+
+
+def test_single_camera_shadow_of_a_person_is_not_reported() -> None:
+    # Person 1 stands where cameras a and b see them; camera c alone sees someone 1.8 m away (out
+    # of the 1.5 m gate: a separate id) and camera d alone someone 6 m away. c's id is a shadow:
+    # tracked, not reported. d's is reported, and so is c's when c also sees person 1 (then c
+    # sees two people) or when shadows are not hidden.
+    people = {1: walk((0, 0), (0, 0)), 2: walk((1.8, 0), (0, 0)), 3: walk((6, 0), (0, 0))}
+    near1 = lambda x, y: x < 0.5  # noqa: E731
+    cams = {"a": near1, "b": near1, "c": lambda x, y: 1 < x < 2, "d": lambda x, y: x > 5}
+    cfg = AssociationConfig(tentative_s=0.3)
+    assert cfg.shadow_radius_m == 2.0
+    hist, assoc = run(people, cams, 2, None, config=cfg)
+    reported = {obj.global_id for obj in assoc.objects()}
+    assert len(assoc.globals) == 3 and reported == {hist[1][-1], hist[3][-1]}
+    hist, assoc = run(people, cams, 2, None, config=AssociationConfig(tentative_s=0.3, shadow_radius_m=0))
+    assert len(assoc.objects()) == 3
+    cams["c"] = lambda x, y: x < 2
+    hist, assoc = run(people, cams, 2, None, config=cfg)
+    assert len(assoc.objects()) == 3
 
 
 def test_people_who_look_different_are_not_merged() -> None:
