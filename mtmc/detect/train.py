@@ -1,6 +1,6 @@
 """Train a YOLO person detector from scratch on the simulator's YOLO export, fully offline.
 
-``python -m mtmc.detect.train --data DIR [--model yolov8n.yaml] [--imgsz 512] [--epochs N]
+``python -m mtmc.detect.train --data DIR [--model yolov8n.yaml] [--imgsz 640] [--epochs N]
 [--hours H] [--batch 16] [--device auto] [--seed 0] [--threads N] [--init WEIGHTS]
 [--resume LAST] [--out DIR] [--ship FILE]``
 
@@ -29,7 +29,9 @@ Example (how the shipped model was made; README "Person detector")::
     python -m mtmc.detect.train --data data/yolo --imgsz 512 --hours 1.0 --out runs/detector/v8n512 \\
         --init runs/detector/v8n416/weights/last.pt
     python -m mtmc.detect.train --data data/yolo --imgsz 512 --hours 1.4 --out runs/detector/v8n512c \\
-        --init runs/detector/v8n512/weights/best.pt --ship models/detector/person.pt
+        --init runs/detector/v8n512/weights/best.pt
+    python -m mtmc.detect.train --data data/yolo --imgsz 640 --hours 1.75 --out runs/detector/v8n640 \\
+        --init runs/detector/v8n512c/weights/best.pt --ship models/detector/person.pt
 
 The shipped model runs at 640 px (``mtmc.synth.output.SHIPPED_DETECTOR_IMAGE_SIZE_PX``).
 """
@@ -49,7 +51,7 @@ import torch
 
 from mtmc.detect._ultralytics import import_ultralytics, resolve_torch_device
 from mtmc.synth.export_yolo import yolo_images
-from mtmc.synth.output import SHIPPED_DETECTOR_TRAIN_SIZE_PX
+from mtmc.synth.output import SHIPPED_DETECTOR_IMAGE_SIZE_PX
 
 __all__ = ["main", "train_detector"]
 
@@ -70,7 +72,7 @@ def train_detector(
     out: Path,
     *,
     model: str = "yolov8n.yaml",
-    imgsz: int = SHIPPED_DETECTOR_TRAIN_SIZE_PX,
+    imgsz: int = SHIPPED_DETECTOR_IMAGE_SIZE_PX,
     epochs: int = 30,
     hours: float | None = None,
     batch: int = 16,
@@ -161,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--data", type=Path, required=True, help="YOLO dataset folder (data.yaml)")
     parser.add_argument("--model", default="yolov8n.yaml", help="ultralytics architecture file")
-    parser.add_argument("--imgsz", type=int, default=SHIPPED_DETECTOR_TRAIN_SIZE_PX, help="training image size, px")
+    parser.add_argument("--imgsz", type=int, default=SHIPPED_DETECTOR_IMAGE_SIZE_PX, help="training image size, px")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--hours", type=float, default=None, help="wall-clock budget (overrides --epochs)")
     parser.add_argument("--batch", type=int, default=16)

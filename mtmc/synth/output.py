@@ -63,13 +63,12 @@ CAMERA_COLORS_BGR = [
 
 # Smallest crop embedded in simulator scenes (see pipeline_models).
 SCENE_REID_MIN_HEIGHT_PX = 32
-# Inference size of the shipped detector (models/detector/README.md). It was trained at 512 px, but
-# the simulator's people are small (median 61 px tall at 960x540, one in five under 45 px) and at
-# 640 px it finds more of them (held-out people at least half visible, previous weights: mAP50
-# 0.840 -> 0.878, recall 0.833 -> 0.887) within the 60 ms per 960x540 frame a 2-core CPU allows.
+# Inference size of the shipped detector (models/detector/README.md), and the size of its last
+# training stage (python -m mtmc.detect.train's default). The simulator's people are small (median
+# 61 px tall at 960x540, one in five under 45 px): at 640 px instead of 512 the same weights found
+# more of them (held-out people at least half visible: mAP50 0.840 -> 0.878, recall 0.833 ->
+# 0.887), within the 60 ms per 960x540 frame a 2-core CPU allows.
 SHIPPED_DETECTOR_IMAGE_SIZE_PX = 640
-# The size the shipped detector was trained at (python -m mtmc.detect.train's default).
-SHIPPED_DETECTOR_TRAIN_SIZE_PX = 512
 
 
 def pipeline_models(repo_root: Path = REPO_ROOT) -> dict[str, dict]:
