@@ -22,7 +22,6 @@ from mtmc.associate.online import (
     MERGE_RULES,
     RESIDUAL_TAU_S,
     GlobalTrack,
-    weiszfeld_steps,
 )
 from mtmc.config import EXACT_BOXES_UNBIND_RESIDUAL_M, AssociationConfig
 from mtmc.types import CAMERA_ID, EMBEDDING, FLOOR_XY, Detections
@@ -97,20 +96,6 @@ def test_appearance_noise_does_not_overrule_the_floor() -> None:
                        appearance_margin=margin)
     assert clear[0, 0] == pytest.approx(0.5 * 0.25 / 0.3 + 0.5 * 0.29 / 1.5)
     assert assign_gated(clear) == [(1, 0)]
-
-
-def test_weiszfeld_steps_hand_computed() -> None:
-    # Two cameras agree on (0, 0), a third is 1.2 m off; the plain mean is (0.4, 0).
-    points = [(0.0, 0.0, 1.0), (0.0, 0.0, 1.0), (1.2, 0.0, 1.0)]
-    x, y = weiszfeld_steps(points, 0.4, 0.0, steps=1)
-    assert (x, y) == pytest.approx(((1.2 / 0.8) / (2 / 0.4 + 1 / 0.8), 0.0))  # 0.24
-    x2, _ = weiszfeld_steps(points, 0.24, 0.0, steps=1)
-    assert x2 == pytest.approx((1.2 / 0.96) / (2 / 0.24 + 1 / 0.96))  # 0.1333
-    assert weiszfeld_steps(points, 0.4, 0.0, steps=3)[0] == pytest.approx(0.070588, abs=1e-6)
-    # Weights count as in the mean: a heavy third point keeps the estimate near it.
-    assert weiszfeld_steps([(0, 0, 1.0), (1, 0, 9.0)], 0.9, 0.0, steps=1)[0] == pytest.approx(
-        (9 * 1 / 0.1) / (1 / 0.9 + 9 / 0.1))
-    assert weiszfeld_steps(points, 0.4, 0.0, steps=0) == (0.4, 0.0)
 
 
 # --- gated assignment ---------------------------------------------------------------------------

@@ -18,8 +18,7 @@ per person, and in each step:
 4. promotes tracklets that stayed unmatched for ``tentative_s`` to new global ids, grouping
    simultaneous new tracklets of different cameras that stand on the same spot;
 5. fuses each global track's floor position from its tracklets (weights favour large, unoccluded,
-   near boxes; with three or more, a step towards their weighted median damps one misplaced
-   point) and smooths it with an alpha-beta filter, which also gives the velocity;
+   near boxes) and smooths it with an alpha-beta filter, which also gives the velocity;
 6. merges duplicates: two global tracks that stay close to each other long enough (within
    0.5 m for 1 s or 1 m for 2 s: ``MERGE_RULES``), during which no camera sees
    both at once, and do not look different (``max_appearance_distance``), are one person (the
@@ -57,7 +56,6 @@ from mtmc.types import CAMERA_ID, EMBEDDING, FLOOR_XY, Detections
 
 __all__ = [
     "BOX_CUT", "GLOBAL_ID", "QUALITY", "GlobalAssociator", "GlobalObject", "GlobalTrack", "Tracklet",
-    "weiszfeld_steps",
 ]
 
 GLOBAL_ID = "global_id"  # (N,) int64 column written by the associator; -1 = not (yet) assigned
@@ -104,11 +102,6 @@ GROUP_RADIUS_M = 1.0
 # (0.5 m, 1 s) raised floor HOTA 54.4 -> 55.1; a third rule (1.5 m, 3 s) lost it again (54.2),
 # faster ones (1.0 m, 1.5 s; 1.5 m, 2 s) more (53.6): they merge people who walk past each other.
 MERGE_RULES = ((0.5, 1.0), (1.0, 2.0))
-# Step 5 with three or more cameras: a few Weiszfeld steps from the weighted mean towards the
-# weighted geometric median, so one camera's misplaced floor point (occluded feet put one in ten
-# 0.8 m or more off) pulls the position less (floor HOTA +0.5 on those scenes).
-FUSION_MEDIAN_STEPS = 3
-FUSION_MEDIAN_MIN_M = 0.1  # distances below this count as this in the Weiszfeld weights
 
 
 @dataclass(eq=False)
@@ -528,10 +521,6 @@ class GlobalAssociator:
                 sx += w * tr.x_m
                 sy += w * tr.y_m
             mx, my = sx / total, sy / total
-            if len(trs) >= 3:
-                mx, my = weiszfeld_steps(
-                    [(tr.x_m, tr.y_m, tr.quality) for tr in trs], mx, my, FUSION_MEDIAN_STEPS
-                )
             dt = t_s - g.last_t
             if dt > 0:
                 px, py = g.predict(t_s)
@@ -645,27 +634,6 @@ class GlobalAssociator:
                 if tr is not None:
                     tr.global_id = UNASSIGNED
                     tr.unassigned_since = t_s
-
-
-def weiszfeld_steps(
-    points: list[tuple[float, float, float]], x_m: float, y_m: float, steps: int
-) -> tuple[float, float]:
-    """``steps`` Weiszfeld iterations towards the weighted geometric median of ``points``
-    (``(x_m, y_m, weight)``), from ``(x_m, y_m)``: each step is the mean weighted by weight /
-    distance (at least ``FUSION_MEDIAN_MIN_M``), so far points count less than in a plain mean.
-
-    Example: points (0, 0), (0, 0), (1.2, 0) of weight 1, from their mean (0.4, 0): one step gives
-    x = (1.2 / 0.8) / (2 / 0.4 + 1 / 0.8) = 0.24, three give 0.0706.
-    """
-    for _ in range(steps):
-        total = sx = sy = 0.0
-        for px, py, weight in points:
-            w = max(weight, 1e-6) / max(math.hypot(px - x_m, py - y_m), FUSION_MEDIAN_MIN_M)
-            total += w
-            sx += w * px
-            sy += w * py
-        x_m, y_m = sx / total, sy / total
-    return x_m, y_m
 
 
 def _camera_column(dets: Detections) -> np.ndarray:
