@@ -572,9 +572,9 @@ class GlobalAssociator:
                 a, b = self.globals[seen[i]], self.globals[seen[j]]
                 if self._seen_now[a.global_id].keys() & self._seen_now[b.global_id].keys():
                     continue  # one camera sees both: two people
+                # appearances are kept unit-length: the cosine distance is 1 - dot
                 if a.appearance is not None and b.appearance is not None and (
-                    cosine_distance(a.appearance[None], b.appearance[None])[0, 0]
-                    > self.config.max_appearance_distance
+                    1.0 - float(a.appearance @ b.appearance) > self.config.max_appearance_distance
                 ):
                     continue  # they look different: two people
                 older, younger = sorted((a, b), key=lambda g: (g.first_t, g.global_id))
