@@ -45,6 +45,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -168,9 +169,10 @@ class GlobalTrack:
         return float(cosine_distance(embedding[None], gallery).min())
 
 
-@dataclass(frozen=True)
-class GlobalObject:
-    """A global track as reported at one time step (one ``objects`` entry of ``rtls.jsonl``)."""
+class GlobalObject(NamedTuple):
+    """A global track as reported at one time step (one ``objects`` entry of ``rtls.jsonl``).
+    A named tuple: a step reports every person, and tuples are built several times faster than
+    frozen dataclasses (the association benchmark times the report)."""
 
     global_id: int
     x_m: float
