@@ -72,10 +72,11 @@ def test_missing_tracker_yaml(tmp_path: Path) -> None:
         CameraTracker(TrackerConfig(config=tmp_path / "nope.yaml"), "cam1", 10.0)
 
 
-def test_track_buffer_is_a_duration_at_buffer_fps() -> None:
-    assert CameraTracker(TrackerConfig(), "cam1", 10.0).track_buffer_frames == 30
-    assert CameraTracker(TrackerConfig(), "cam1", 30.0).track_buffer_frames == 90
-    assert CameraTracker(TrackerConfig(), "cam1", 5.0).track_buffer_frames == 15
+def test_track_buffer_is_a_duration_at_buffer_fps(tmp_path: Path) -> None:
+    config = custom_config(tmp_path, track_buffer=30, buffer_fps=10.0)
+    assert CameraTracker(config, "cam1", 10.0).track_buffer_frames == 30
+    assert CameraTracker(config, "cam1", 30.0).track_buffer_frames == 90
+    assert CameraTracker(config, "cam1", 5.0).track_buffer_frames == 15
     with pytest.raises(ValueError, match="fps must be a positive number"):
         CameraTracker(TrackerConfig(), "cam1", 0.0)
 
