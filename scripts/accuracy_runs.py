@@ -29,12 +29,10 @@ them. ``--no-cache`` runs the detector inside each run instead.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
 import time
-from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -48,16 +46,13 @@ from mtmc.config import (
     load_cams,
     to_public,
 )
-from mtmc.formats.mot import MotTable, write_mot
+from mtmc.detect.cache import cached_detector
 from mtmc.run import run
 from mtmc.synth.output import SCENE_REID_MIN_HEIGHT_PX, SHIPPED_DETECTOR_IMAGE_SIZE_PX
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SEEDS = (201, 202, 203)  # not used by any test
 DEFAULT_DETECTOR = ROOT / "models" / "detector" / "person.pt"
-# Cached detections keep rows down to this score (the runs' detector.confidence_min drops the rest),
-# so that lower pipeline thresholds can be tried on the same cache.
-CACHE_CONFIDENCE_MIN = 0.1
 # (section, key) columns of the table, in order.
 COLUMNS = (
     ("floor", "HOTA"), ("floor", "DetA"), ("floor", "AssA"), ("floor", "LocA"), ("floor", "IDF1"),
@@ -120,7 +115,7 @@ def configure(
     """The scene's cams.yaml with the chosen detector, appearance weight and ReID model.
 
     With ``cache`` (a folder), ``yolo`` detections are computed once per scene, weights and image
-    size (:func:`cached_detections`) and read back by the ``file`` detector.
+    size (:func:`mtmc.detect.cache.cached_detections`) and read back by the ``file`` detector.
     """
     config = load_cams(scene / "cams.yaml")
     if detector == "gt":
@@ -135,9 +130,7 @@ def configure(
         if cache is None:
             config = replace(config, detector=yolo)
         else:
-            pattern = cached_detections(scene, config, yolo, cache)
-            config = replace(config, detector=DetectorConfig(
-                backend="file", file_pattern=pattern, confidence_min=yolo.confidence_min))
+            config = replace(config, detector=cached_detector(scene, config, yolo, cache))
     elif detector != "scene":
         raise ValueError(f"--detector must be gt, yolo or scene, got {detector!r}")
     if appearance_weight is not None:
@@ -151,54 +144,6 @@ def configure(
         config = replace(config, reid=replace(config.reid, model=reid_model.resolve(),
                                               min_height_px=SCENE_REID_MIN_HEIGHT_PX))
     return config
-
-
-def cached_detections(scene: Path, config: CamsConfig, yolo: DetectorConfig, cache: Path) -> str:
-    """``file_pattern`` of the scene's detections by ``yolo``, running the detector only the
-    first time.
-
-    The detector has no state between frames, so its boxes depend only on the frames, the weights
-    and the image size: they are kept under
-    ``cache/<scene>/<weights sha1>_<imgsz>_c<CACHE_CONFIDENCE_MIN>/<camera>.txt`` (MOTChallenge det
-    rows scored at least ``CACHE_CONFIDENCE_MIN``) and every configuration that
-    shares them (appearance weight, ReID model, association settings) skips the detection. A
-    folder is written under ``.partial`` and moved into place when complete.
-    """
-    from tqdm import tqdm
-
-    from mtmc.detect import build_detector
-    from mtmc.viz.streams import VideoFrames
-
-    digest = hashlib.sha1(Path(yolo.weights).read_bytes()).hexdigest()[:12]
-    folder = cache / scene.name / f"{digest}_{yolo.image_size_px}_c{CACHE_CONFIDENCE_MIN:g}"
-    pattern = str(folder.resolve() / "{camera}.txt")
-    if folder.is_dir():
-        return pattern
-    partial = cache / ".partial" / scene.name / folder.name
-    shutil.rmtree(partial, ignore_errors=True)
-    detector = build_detector(replace(yolo, confidence_min=CACHE_CONFIDENCE_MIN), config.cameras, {})
-    cams = [cam.id for cam in config.cameras]
-    rows: dict[str, list[tuple]] = {cam: [] for cam in cams}
-    n_frames = int(json.loads((scene / "scene.json").read_text(encoding="utf-8"))["n_frames"])
-    with ExitStack() as stack:
-        videos = [stack.enter_context(VideoFrames(scene / cam.source)) for cam in config.cameras]
-        for frame in tqdm(range(1, n_frames + 1), desc=f"detecting {scene.name}", unit="step",
-                          file=sys.stderr, mininterval=2.0):
-            images = [video.read(frame) for video in videos]
-            if any(image is None for image in images):
-                raise ValueError(f"{scene}: a video ends before frame {frame} of {n_frames}")
-            metas = [{"camera_id": cam, "frame": frame, "t_s": 0.0} for cam in cams]
-            for cam, dets in zip(cams, detector.detect(images, metas), strict=True):
-                rows[cam].extend((frame, *box, score) for box, score in
-                                 zip(dets.xyxy.tolist(), dets.confidence.tolist(), strict=True))
-    for cam, cam_rows in rows.items():
-        a = np.array(cam_rows, dtype=np.float64).reshape(-1, 6)
-        tlwh = np.column_stack([a[:, 1:3], a[:, 3:5] - a[:, 1:3]])
-        write_mot(partial / f"{cam}.txt", MotTable(frame=a[:, 0], track_id=np.full(len(a), -1),
-                                                    tlwh=tlwh, confidence=a[:, 5]), kind="det")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    partial.rename(folder)
-    return pattern
 
 
 def headline(metrics: dict[str, Any]) -> dict[str, float]:

@@ -4,12 +4,12 @@
   no training run saw).
 - ``python -m mtmc.detect.train`` runs one tiny epoch offline and ships its checkpoint.
 - ``python -m mtmc.detect.evaluate`` scores the shipped model and ``bgsub`` on the same frames.
-- ``scripts/accuracy_runs.py`` caches the detector's boxes and reads back exactly those.
+- ``mtmc.detect.cache`` (used by scripts/accuracy_runs.py and finetune_report.py) caches the
+  detector's boxes and reads back exactly those.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -19,6 +19,7 @@ import pytest
 
 from mtmc.config import DetectorConfig, load_cams
 from mtmc.detect import build_detector
+from mtmc.detect.cache import cached_detections
 from mtmc.detect.evaluate import _ignore
 from mtmc.detect.evaluate import main as evaluate_main
 from mtmc.detect.train import main as train_main
@@ -78,18 +79,14 @@ def test_shipped_detector_finds_the_people_of_a_new_scene(scene: Path) -> None:
     assert extra <= 0.1 * detected
 
 
-def test_accuracy_runs_reads_back_the_detectors_own_boxes(scene: Path, tmp_path: Path) -> None:
-    script = Path(__file__).resolve().parents[1] / "scripts" / "accuracy_runs.py"
-    spec = importlib.util.spec_from_file_location("accuracy_runs", script)
-    accuracy_runs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(accuracy_runs)
+def test_detection_cache_reads_back_the_detectors_own_boxes(scene: Path, tmp_path: Path) -> None:
     yolo = DetectorConfig(backend="yolo", weights=SHIPPED, image_size_px=SHIPPED_DETECTOR_IMAGE_SIZE_PX,
                           device="cpu")
     config = load_cams(scene / "cams.yaml")
-    pattern = accuracy_runs.cached_detections(scene, config, yolo, tmp_path)
+    pattern = cached_detections(scene, config, yolo, tmp_path)
     cam1 = Path(pattern.format(camera="cam1"))
     stamp = cam1.stat().st_mtime_ns
-    assert accuracy_runs.cached_detections(scene, config, yolo, tmp_path) == pattern
+    assert cached_detections(scene, config, yolo, tmp_path) == pattern
     assert cam1.stat().st_mtime_ns == stamp  # computed once
     cached = build_detector(DetectorConfig(backend="file", file_pattern=pattern), config.cameras, {})
     live = build_detector(yolo, [], {})

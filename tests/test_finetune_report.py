@@ -37,9 +37,11 @@ def fake_report() -> dict:
         "market": {"ids": 12, "query": 200, "gallery": 397},
         "scores": {"base": scores, "fine-tuned": {**scores, "mAP": 69.2}},
         "hsv": {"variant": "center 8x4x4 bhattacharyya", **scores},
-        "detector": "file",
+        "detectors": {"pipeline": "file", "pipeline_detector": "yolo"},
         "pipeline": {"none (floor only)": {"floor": floor, "image": image},
                      "fine-tuned": {"floor": floor, "image": image}},
+        "pipeline_detector": {"none (floor only)": {"floor": {**floor, "IDSW": 79}, "image": image},
+                              "fine-tuned": {"floor": {**floor, "IDSW": 75}, "image": image}},
         "training": {"base": {"epochs": 22, "minutes": 48.3, "images_per_s": 68.7},
                      "fine-tuned": None},
     }
@@ -52,11 +54,15 @@ def test_markdown_holds_every_table(report_module, tmp_path: Path) -> None:
     assert "| fine-tuned (`models/reid/ft.onnx`) | 36.0 | 63.0 | 69.2 | 19.5 |" in text
     assert "Fine-tuning changes mAP by +34.2 points." in text  # 69.2 - 35.0
     assert "| none (floor only) | 2 | 99.2 | 90.6 | 50 | 80.1 |" in text
+    detector_table = text[text.index("With the shipped detector"):]
+    assert "(detector `yolo`)" in detector_table
+    assert "| none (floor only) | 79 | 99.2 | 90.6 | 50 | 80.1 |" in detector_table
+    assert "| fine-tuned | 75 |" in detector_table
     assert "| base | 22 | 48.3 | 68.7 |" in text and "| fine-tuned | 30" not in text
     assert "no training scene shares" not in text  # no unseen-identity score given
 
 
 def test_id_switch_figure_is_written(report_module, tmp_path: Path) -> None:
     path = tmp_path / "idsw.png"
-    report_module.plot_id_switches(fake_report()["pipeline"], path)
+    report_module.plot_id_switches(fake_report()["pipeline"], path, "title")
     assert path.stat().st_size > 1000
