@@ -178,10 +178,17 @@ def run(
         summary["cams_yaml"] = str(cams_yaml.resolve())
     started = time.perf_counter()
     pipeline = Pipeline(config)
-    # SIGTERM ends the run once the step in progress is written, so outputs and counts agree
-    # (an exception raised in the handler could land between writing a step and counting it).
+    # SIGTERM and Ctrl-C end the run once the step in progress is written, so outputs and counts
+    # agree (an exception raised in the handler could land between writing a step and counting
+    # it). A second Ctrl-C raises KeyboardInterrupt at once (a source may block on a dead stream).
     stop = {"requested": False}
-    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.update(requested=True))
+
+    def request_stop(signum: int, _frame: Any) -> None:
+        if signum == signal.SIGINT and stop["requested"]:
+            raise KeyboardInterrupt
+        stop["requested"] = True
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     people = 0
     try:
         with MultiCameraSource.from_config(config) as source, RunWriter(
@@ -211,7 +218,8 @@ def run(
     finally:
         if summary["status"] == "interrupted":
             log.warning("interrupted: outputs are complete up to the last step")
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         summary.update(_profile(pipeline, time.perf_counter() - started))
         _write_json(out_dir / "summary.json", summary)
     if config.eval is not None and summary["status"] == "complete":

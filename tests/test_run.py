@@ -57,7 +57,8 @@ def test_end_to_end_with_ground_truth_boxes(scene: Path, tmp_path: Path, capsys:
     assert (out / "run.log").exists() and (out / "aic.txt").read_text()
 
 
-def test_outputs_complete_after_sigterm(scene: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_outputs_complete_after_a_stop_signal(scene: Path, tmp_path: Path, signum: int) -> None:
     long_scene = write_scene(tmp_path / "long", seconds=40.0, with_eval=False)
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
@@ -70,7 +71,7 @@ def test_outputs_complete_after_sigterm(scene: Path, tmp_path: Path) -> None:
     while time.monotonic() < deadline and (not rtls.exists() or rtls.stat().st_size == 0):
         time.sleep(0.1)
     time.sleep(0.5)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     summary = json.loads((out / "summary.json").read_text())
