@@ -181,10 +181,9 @@ def write_markdown(path: Path, r: dict[str, Any]) -> None:
         "The demo scene with only `reid.model` changed between the rows of a table.",
         "",
     ]
-    runs = [("pipeline", DEMO_CAMS, "ground-truth boxes", "reid_finetune_idsw.png")]
-    if r.get("pipeline_detector"):
-        runs.append(("pipeline_detector", DEMO_CAMS_DETECTOR, "the shipped detector",
-                     "reid_finetune_idsw_detector.png"))
+    runs = (("pipeline", DEMO_CAMS, "ground-truth boxes", "reid_finetune_idsw.png"),
+            ("pipeline_detector", DEMO_CAMS_DETECTOR, "the shipped detector",
+             "reid_finetune_idsw_detector.png"))
     for key, cams, what, figure in runs:
         lines += [
             f"With {what}: `{cams.relative_to(REPO)}` (detector `{r['detectors'][key]}`).",

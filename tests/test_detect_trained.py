@@ -19,7 +19,7 @@ import pytest
 
 from mtmc.config import DetectorConfig, load_cams
 from mtmc.detect import build_detector
-from mtmc.detect.cache import cached_detections
+from mtmc.detect.cache import cached_detections, cached_detector
 from mtmc.detect.evaluate import _ignore
 from mtmc.detect.evaluate import main as evaluate_main
 from mtmc.detect.train import main as train_main
@@ -88,6 +88,8 @@ def test_detection_cache_reads_back_the_detectors_own_boxes(scene: Path, tmp_pat
     stamp = cam1.stat().st_mtime_ns
     assert cached_detections(scene, config, yolo, tmp_path) == pattern
     assert cam1.stat().st_mtime_ns == stamp  # computed once
+    assert cached_detector(scene, config, yolo, tmp_path) == DetectorConfig(
+        backend="file", file_pattern=pattern, confidence_min=yolo.confidence_min)
     cached = build_detector(DetectorConfig(backend="file", file_pattern=pattern), config.cameras, {})
     live = build_detector(yolo, [], {})
     rows = 0

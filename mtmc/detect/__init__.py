@@ -10,7 +10,7 @@ Backends (``detector.backend`` in cams.yaml):
 Every backend is built as ``Backend(cfg, cameras, calibrations)`` and follows :class:`Detector`.
 ``python -m mtmc.detect.train`` trains a YOLO person detector on simulated scenes and
 ``python -m mtmc.detect.evaluate`` scores detectors on them (``models/detector/person.pt`` is
-the shipped one).
+the shipped one); :mod:`mtmc.detect.cache` detects a rendered scene once for many pipeline runs.
 
 Example::
 

@@ -37,12 +37,9 @@ def cached_detections(scene: Path, config: CamsConfig, yolo: DetectorConfig, cac
     """``file_pattern`` of the scene's detections by ``yolo``, running the detector only the
     first time.
 
-    The detector has no state between frames, so its boxes depend only on the frames, the weights
-    and the image size: they are kept under
-    ``cache/<scene>/<weights sha1>_<imgsz>_c<CACHE_CONFIDENCE_MIN>/<camera>.txt`` (MOTChallenge det
-    rows scored at least ``CACHE_CONFIDENCE_MIN``) and every configuration that
-    shares them (appearance weight, ReID model, association settings) skips the detection. A
-    folder is written under ``.partial`` and moved into place when complete.
+    They are kept under ``cache/<scene>/<weights sha1>_<imgsz>_c<CACHE_CONFIDENCE_MIN>/<camera>.txt``
+    (MOTChallenge det rows scored at least ``CACHE_CONFIDENCE_MIN``). A folder is written under
+    ``.partial`` and moved into place when complete, so an interrupted run is redone, never read.
     """
     from tqdm import tqdm
 
