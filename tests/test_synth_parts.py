@@ -23,7 +23,7 @@ from mtmc.synth.config import (
     load_preset,
     with_overrides,
 )
-from mtmc.synth.export_yolo import export_yolo
+from mtmc.synth.export_yolo import export_yolo, scene_names
 from mtmc.synth.motion import Tracks
 from mtmc.synth.output import floor_transform, pipeline_models, write_cams_yaml, write_world_gt
 from mtmc.synth.world import Door, light_level, make_world
@@ -358,6 +358,22 @@ def test_yolo_export_splits_by_scene(tmp_path):
         "train": {"images": 4, "boxes": 8},
         "val": {"images": 2, "boxes": 4},
     }
+
+
+def test_scene_names_add_parent_folders_only_when_names_collide(tmp_path):
+    a, b, c = tmp_path / "pop1" / "scenes" / "s00", tmp_path / "pop2" / "scenes" / "s00", tmp_path / "pop1" / "scenes" / "s01"
+    assert scene_names([a, c]) == ["s00", "s01"]
+    assert scene_names([a, b, c]) == ["pop1_scenes_s00", "pop2_scenes_s00", "pop1_scenes_s01"]
+    with pytest.raises(ValueError, match="given twice"):
+        scene_names([a, c, a])
+
+
+def test_yolo_export_of_two_populations_keeps_both(tmp_path):
+    scenes = [_fake_scene(tmp_path / pop, "s0", n_frames=2) for pop in ("pop1", "pop2")]
+    summary = export_yolo(scenes, tmp_path / "yolo", every=1, val_share=0.5, min_visibility=0.0,
+                          progress=False)
+    assert summary["val_scenes"] == ["pop2_s0"]
+    assert summary["counts"]["train"]["images"] == summary["counts"]["val"]["images"] == 2
 
 
 def test_yolo_export_rejects_a_folder_that_is_not_a_scene(tmp_path):

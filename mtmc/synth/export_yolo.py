@@ -22,6 +22,8 @@ Choices (and why):
   frames is validation and the 2 s before it are left out, so no validation frame is a near copy
   of a training frame.
 - Every ``--every`` frame is exported (default 5): consecutive frames are nearly identical.
+- ``<scene>`` is the scene's folder name; scenes of different populations that share one
+  (``pop1/scenes/s00``, ``pop2/scenes/s00``) get their parent folders too (:func:`scene_names`).
 
 Example::
 
@@ -33,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -44,7 +47,7 @@ from tqdm import tqdm
 from mtmc.formats.kitti import read_kitti_folder
 from mtmc.formats.mot import read_mot
 
-__all__ = ["export_yolo", "main", "yolo_images"]
+__all__ = ["export_yolo", "main", "scene_names", "yolo_images"]
 
 GAP_S = 2.0  # frames this close before the validation part of a single scene are left out
 JPEG_QUALITY = 95
@@ -99,6 +102,21 @@ def yolo_images(root: Path, split: str) -> list[Path]:
     return sorted((base / str(spec[split])).glob("*.jpg"))
 
 
+def scene_names(scenes: Sequence[Path]) -> list[str]:
+    """Names that prefix each scene's images: the folder names, or, where two scenes share one
+    (``pop1/scenes/s00`` and ``pop2/scenes/s00``), as many parent folders joined with ``_`` as
+    it takes to tell them apart (``pop1_scenes_s00``, ``pop2_scenes_s00``).
+
+    Raises ValueError when a folder is given twice.
+    """
+    parts = [Path(s).resolve().parts for s in scenes]
+    for depth in range(1, max((len(p) for p in parts), default=1) + 1):
+        names = ["_".join(p[-depth:]) for p in parts]
+        if len(set(names)) == len(names):
+            return names
+    raise ValueError(f"a scene folder is given twice: {[str(s) for s in scenes]}")
+
+
 def export_yolo(
     scenes: list[Path],
     out: Path,
@@ -123,9 +141,7 @@ def export_yolo(
     if box not in ("full", "visible"):
         raise ValueError(f"--box must be full or visible, got {box!r}")
     scenes = [Path(s) for s in scenes]
-    names = [s.resolve().name for s in scenes]
-    if len(set(names)) != len(names):
-        raise ValueError(f"scene folder names must differ (they prefix the image names): {names}")
+    names = scene_names(scenes)
     infos = [_scene_info(s) for s in scenes]
     out = Path(out)
     for split in ("train", "val"):
