@@ -356,6 +356,11 @@ def test_inputs_are_checked() -> None:
     assoc.update(dets, 1.0)
     with pytest.raises(ValueError, match="time went backwards"):
         assoc.update(dets, 0.5)
+    assoc.update(dets, 1.0)  # the same time again is another step, not a duplicate
+    twice = Detections(xyxy=[[0, 0, 1, 1], [5, 0, 6, 1]], track_id=[7, 7], meta={CAMERA_ID: "a"})
+    twice.data[FLOOR_XY] = np.array([[0.0, 0.0], [3.0, 0.0]])
+    with pytest.raises(ValueError, match="camera 'a': local track id 7 is on two rows of one step"):
+        assoc.update(twice, 2.0)
 
 
 # --- the checks added for the simulator scenes (issue 4) -----------------------------------------

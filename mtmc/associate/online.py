@@ -135,6 +135,7 @@ class Tracklet:
     residual_live: bool = False
     left_id: int = UNASSIGNED  # the global id it was released from (step 2), and when
     left_t: float = -math.inf
+    step: int = -1  # the associator's step that last observed it (one row per step)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -200,6 +201,7 @@ class GlobalAssociator:
         # its distance on disjoint cameras (inf: not now)
         self._close_since: dict[tuple[int, int], tuple[float, ...]] = {}
         self._t = -math.inf
+        self._step = 0
 
     # ------------------------------------------------------------------------------------------
 
@@ -214,6 +216,7 @@ class GlobalAssociator:
         if t_s < self._t:
             raise ValueError(f"time went backwards: step at {t_s} s after {self._t} s")
         self._t = t_s
+        self._step += 1
         rows = self._observe(dets, t_s)  # 1.
         observed = [tr for tr in rows if tr is not None]
         self._check_bound(observed, t_s)  # 2.
@@ -277,6 +280,12 @@ class GlobalAssociator:
             if tr is None:
                 tr = Tracklet(key[0], key[1], first_t=t_s, last_t=t_s, unassigned_since=t_s)
                 self.tracklets[key] = tr
+            if tr.step == self._step:
+                raise ValueError(
+                    f"camera {key[0]!r}: local track id {key[1]} is on two rows of one step "
+                    f"(t = {t_s} s); a single-camera tracker gives each box its own id"
+                )
+            tr.step = self._step
             tr.last_t = t_s
             tr.x_m, tr.y_m, tr.quality, tr.box_cut = xs[i], ys[i], quality[i], cut[i]
             rows[i] = tr
