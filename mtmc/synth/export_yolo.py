@@ -22,8 +22,8 @@ Choices (and why):
   frames is validation and the 2 s before it are left out, so no validation frame is a near copy
   of a training frame.
 - Every ``--every`` frame is exported (default 5): consecutive frames are nearly identical.
-- ``<scene>`` is the scene's folder name; scenes of different populations that share one
-  (``pop1/scenes/s00``, ``pop2/scenes/s00``) get their parent folders too (:func:`scene_names`).
+- ``<scene>`` is the scene's folder name; when two scenes share one (``pop1/scenes/s00``,
+  ``pop2/scenes/s00``), every scene's name gets its parent folders too (:func:`scene_names`).
 
 Example::
 
@@ -103,9 +103,10 @@ def yolo_images(root: Path, split: str) -> list[Path]:
 
 
 def scene_names(scenes: Sequence[Path]) -> list[str]:
-    """Names that prefix each scene's images: the folder names, or, where two scenes share one
-    (``pop1/scenes/s00`` and ``pop2/scenes/s00``), as many parent folders joined with ``_`` as
-    it takes to tell them apart (``pop1_scenes_s00``, ``pop2_scenes_s00``).
+    """Names that prefix each scene's images: the folder names, or, when two scenes share one
+    (``pop1/scenes/s00`` and ``pop2/scenes/s00``), every path's last parts joined with ``_``,
+    as few as tell all scenes apart (``pop1_scenes_s00``, ``pop2_scenes_s00``; a third scene
+    ``pop1/scenes/s01`` then becomes ``pop1_scenes_s01``).
 
     Raises ValueError when a folder is given twice.
     """
