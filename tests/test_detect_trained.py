@@ -156,6 +156,17 @@ def test_train_runs_offline_and_ships_the_checkpoint(scene: Path, tmp_path: Path
     record = json.loads((out / "train.json").read_text())
     assert record["epochs"] == 1 and record["train_images"] > 0 and record["device"] == "cpu"
     assert (out / "results.csv").is_file()
+    # a fine-tuning stage from those weights: AdamW at the given rate, whole frames throughout
+    stage = tmp_path / "stage2"
+    code = train_main(
+        ["--data", str(data), "--epochs", "1", "--imgsz", "64", "--batch", "2", "--out", str(stage),
+         "--init", str(ship), "--lr0", "0.0001", "--close-mosaic", "5", "--device", "cpu"]
+    )
+    assert code == 0 and (stage / "weights" / "best.pt").is_file()
+    record = json.loads((stage / "train.json").read_text())
+    assert record["lr0"] == 0.0001 and record["close_mosaic"] == 5 and record["model"] == str(ship)
+    used = (stage / "args.yaml").read_text()
+    assert "optimizer: AdamW" in used and "lr0: 0.0001" in used and "warmup_bias_lr: 0.0" in used
     # the same YOLO dataset scores a model on its validation images (no visibility: "all" only)
     scored = tmp_path / "scored"
     assert evaluate_main(["--model", str(SHIPPED), "--data", str(data), "--out", str(scored)]) == 0
@@ -173,3 +184,7 @@ def test_train_rejects_bad_inputs(tmp_path: Path, capsys) -> None:
     assert "architecture file" in capsys.readouterr().err  # weights would be downloaded
     assert train_main(["--data", str(tmp_path), "--init", str(tmp_path / "none.pt")]) == 2
     assert "--init" in capsys.readouterr().err
+    assert train_main(["--data", str(tmp_path), "--lr0", "0"]) == 2
+    assert "--lr0" in capsys.readouterr().err
+    assert train_main(["--data", str(tmp_path), "--close-mosaic", "-1"]) == 2
+    assert "--close-mosaic" in capsys.readouterr().err

@@ -2,7 +2,7 @@
 
 ``python -m mtmc.detect.train --data DIR [--model yolov8n.yaml] [--imgsz 640] [--epochs N]
 [--hours H] [--batch 16] [--device auto] [--seed 0] [--threads N] [--init WEIGHTS]
-[--resume LAST] [--out DIR] [--ship FILE]``
+[--resume LAST] [--lr0 LR] [--close-mosaic N] [--out DIR] [--ship FILE]``
 
 ``DIR`` is a dataset written by ``python -m mtmc.synth.export_yolo`` (or any YOLO dataset whose
 ``data.yaml`` has class 0 = person). The model is built from an ultralytics architecture file
@@ -82,17 +82,29 @@ def train_detector(
     threads: int | None = None,
     init: Path | None = None,
     resume: Path | None = None,
+    lr0: float | None = None,
+    close_mosaic: int | None = None,
 ) -> Path:
     """Train and return the path of the best checkpoint (``out/weights/best.pt``).
 
+    ``lr0`` (a fine-tuning stage from ``init``) trains with AdamW at that peak learning rate
+    instead of ultralytics' automatic choice (AdamW at 0.002 for short runs); ``close_mosaic`` is
+    the number of final epochs without mosaic augmentation (default: a tenth of ``epochs``, or the
+    last one with ``hours``; a number above the epoch count trains on whole frames throughout).
+
     Raises:
-        ValueError: ``data`` has no data.yaml, or ``model`` is not an architecture (.yaml) file.
+        ValueError: ``data`` has no data.yaml, ``model`` is not an architecture (.yaml) file, or
+            ``lr0`` / ``close_mosaic`` is out of range.
     """
     data_yaml = data / "data.yaml" if data.is_dir() else data
     if not data_yaml.is_file():
         raise ValueError(
             f"--data {data}: no data.yaml; make a dataset with python -m mtmc.synth.export_yolo"
         )
+    if lr0 is not None and not 0.0 < lr0 < 1.0:
+        raise ValueError(f"--lr0 {lr0}: give a learning rate in (0, 1), e.g. 0.0005 to fine-tune")
+    if close_mosaic is not None and close_mosaic < 0:
+        raise ValueError(f"--close-mosaic {close_mosaic}: give a number of epochs >= 0")
     if init is not None and not init.is_file():
         raise ValueError(f"--init {init}: file not found")
     if resume is None and init is None and not model.endswith((".yaml", ".yml")):
@@ -112,10 +124,16 @@ def train_detector(
         # and loads images in the main process; give the network every core.
         n_threads = threads or os.cpu_count() or 1
         yolo.add_callback("on_train_start", lambda _trainer: torch.set_num_threads(n_threads))
+    # ultralytics' automatic optimizer ignores lr0; an explicit one needs its bias warm-up (from
+    # 0.1 by default, meant for SGD) started at zero, as the automatic choice does for AdamW.
+    optimizer = {} if lr0 is None else {"optimizer": "AdamW", "lr0": lr0, "warmup_bias_lr": 0.0}
+    if close_mosaic is None:
+        close_mosaic = max(1, epochs // 10) if hours is None else 1
     if resume is not None:
         yolo.train(resume=True)
     else:
         yolo.train(
+            **optimizer,
             data=str(data_yaml.resolve()),
             epochs=epochs,
             time=hours,
@@ -132,7 +150,7 @@ def train_detector(
             name=out.name,
             exist_ok=True,
             warmup_epochs=1,
-            close_mosaic=max(1, epochs // 10) if hours is None else 1,
+            close_mosaic=close_mosaic,
             verbose=False,
         )
     best = out / "weights" / "best.pt"
@@ -147,6 +165,8 @@ def train_detector(
         if (out / "results.csv").is_file()
         else 0,
         "batch": batch,
+        "lr0": lr0,
+        "close_mosaic": close_mosaic,
         "device": torch_device,
         "seed": seed,
         "wall_s": round(time.time() - started, 1),
@@ -175,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--init", type=Path, default=None,
                         help="start from these weights (e.g. a run at a smaller --imgsz) instead of from scratch")
     parser.add_argument("--resume", type=Path, default=None, help="OUT/weights/last.pt of a stopped run")
+    parser.add_argument("--lr0", type=float, default=None,
+                        help="peak learning rate with AdamW (default: ultralytics' automatic choice); "
+                        "e.g. 0.0005 for a fine-tuning stage from --init")
+    parser.add_argument("--close-mosaic", type=int, default=None,
+                        help="final epochs without mosaic augmentation (default: epochs/10, or 1 with --hours)")
     parser.add_argument("--ship", type=Path, default=None, help="copy the best checkpoint here")
     args = parser.parse_args(argv)
     try:
@@ -192,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             threads=args.threads,
             init=args.init,
             resume=args.resume,
+            lr0=args.lr0,
+            close_mosaic=args.close_mosaic,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
