@@ -115,6 +115,8 @@ class Pipeline:
         metas = [{CAMERA_ID: c, "frame": frames[c].frame, "t_s": frames[c].t_s} for c in ids]
         with self.timer("detect"):
             detected = self.detector.detect(images, metas) if ids else []
+        with self.timer("embed"):
+            self._embed_for_trackers(ids, detected, images, fps)
         parts = []
         with self.timer("track"):
             for cam_id, dets, image in zip(ids, detected, images, strict=True):
@@ -131,20 +133,54 @@ class Pipeline:
         self.counts["frames"] += len(ids)
         return out
 
+    def _embed_for_trackers(
+        self, ids: list[str], detected: list[Detections], images: list[np.ndarray], fps: float
+    ) -> None:
+        """Give each camera's detections an ``EMBEDDING`` column when its tracker gates matches
+        by appearance: the confident rows (those the tracker matches first) are embedded, in one
+        batch for all cameras; the other rows are NaN."""
+        if self.embedder is None:
+            return
+        gated = [i for i, cam in enumerate(ids) if self._tracker(cam, fps).appearance_gate is not None]
+        if not gated:
+            return
+        picks = [detected[i].confidence >= self._tracker(ids[i], fps).args.track_high_thresh
+                 for i in gated]
+        chosen = [detected[i][pick] for i, pick in zip(gated, picks, strict=True)]
+        if sum(len(part) for part in chosen):
+            vectors = self.embedder.embed(dict(zip(ids, images, strict=True)), _concatenate(chosen))
+        else:
+            vectors = np.zeros((0, self.embedder.dim), np.float32)
+        self.counts["embeddings"] += len(vectors)
+        start = 0
+        for i, pick in zip(gated, picks, strict=True):
+            column = np.full((len(pick), vectors.shape[1]), np.nan, dtype=np.float32)
+            column[pick] = vectors[start : start + int(pick.sum())]
+            start += int(pick.sum())
+            detected[i].data[EMBEDDING] = column
+
     def _embed(self, dets: Detections, frames: dict[str, Any]) -> None:
+        """Embed the rows the policy picks for the associator (reusing this step's embeddings
+        made for the trackers); the other rows' ``EMBEDDING`` is NaN, or the column is absent."""
         n = len(dets)
         if self.embedder is None or n == 0:
             return
         sizes = {c: (f.image_bgr.shape[1], f.image_bgr.shape[0]) for c, f in frames.items()}
         frame_no = max(f.frame for f in frames.values())
         mask = self.policy.select(dets, frame_no, sizes)
+        known = dets.data.pop(EMBEDDING, None)
         if not mask.any():
             return
-        vectors = self.embedder.embed({c: f.image_bgr for c, f in frames.items()}, dets[mask])
-        column = np.full((n, vectors.shape[1]), np.nan, dtype=np.float32)
-        column[mask] = vectors
+        column = np.full((n, self.embedder.dim), np.nan, dtype=np.float32)
+        need = mask.copy()
+        if known is not None:
+            have = mask & np.isfinite(known).all(axis=1)
+            column[have] = known[have]
+            need &= ~have
+        if need.any():
+            column[need] = self.embedder.embed({c: f.image_bgr for c, f in frames.items()}, dets[need])
+            self.counts["embeddings"] += int(need.sum())
         dets.data[EMBEDDING] = column
-        self.counts["embeddings"] += int(mask.sum())
 
 
 def _concatenate(parts: list[Detections]) -> Detections:

@@ -21,6 +21,12 @@ What this wrapper adds to ultralytics:
   ``tracker.config`` names another file) is an ultralytics tracker file, read strictly: unknown keys
   and wrong types are errors naming the file and key. One extra key, ``buffer_fps``, makes
   ``track_buffer`` a duration: it is scaled by ``camera fps / buffer_fps``.
+- **Appearance gate.** With ``appearance_gate`` in the tracker YAML and a ``reid.model``, the
+  pipeline embeds each camera's confident detections before tracking (``EMBEDDING`` column) and
+  the tracker refuses a match whose detection looks unlike the track (cosine distance to the
+  track's running mean embedding above the gate; :func:`gate_by_appearance`). Motion alone hands
+  a track to a neighbour when people walk side by side and one hides the other; those swaps are
+  what the global stage cannot undo.
 - **No ReID or motion compensation by default.** BoT-SORT's own ReID must stay off (``with_reid:
   false``): appearance is embedded once per step for all cameras by :mod:`mtmc.embed`. Global
   motion compensation (``gmc_method``) is ``none`` for the fixed cameras this project targets; set
@@ -49,15 +55,25 @@ import numpy as np
 from mtmc.config import TrackerConfig
 from mtmc.configtools import ConfigError, FieldError, from_mapping, load_yaml
 from mtmc.detect._ultralytics import import_ultralytics
-from mtmc.types import Detections
+from mtmc.types import EMBEDDING, Detections
 
-__all__ = ["TRACKERS_DIR", "CameraTracker", "UltralyticsTrackerArgs", "load_tracker_args"]
+__all__ = [
+    "TRACKERS_DIR",
+    "CameraTracker",
+    "UltralyticsTrackerArgs",
+    "gate_by_appearance",
+    "load_tracker_args",
+]
 
 log = logging.getLogger("mtmc.track")
 
 TRACKERS_DIR = Path(__file__).resolve().parents[1] / "configs" / "trackers"
 
 _T = TypeVar("_T")
+
+# Weight of a new embedding in a track's running mean (appearance gate). Small: one crop of a
+# person half hidden by a neighbour should not make the track look like the neighbour.
+TRACK_APPEARANCE_EMA = 0.1
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,9 @@ class UltralyticsTrackerArgs:
         proximity_thresh, appearance_thresh, model: BoT-SORT ReID settings, unused because
             ``with_reid`` must be false.
         with_reid: must be false (appearance comes from ``reid.model``).
+        appearance_gate: (mtmc) largest cosine distance (0-2) between a track's running mean
+            embedding and a detection's embedding for the two to be matched; ``None`` matches by
+            motion alone. Needs ``reid.model`` (without one the gate is off).
     """
 
     tracker_type: Literal["bytetrack", "botsort"]
@@ -97,6 +116,7 @@ class UltralyticsTrackerArgs:
     appearance_thresh: float = 0.8
     with_reid: bool = False
     model: str | None = None
+    appearance_gate: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("track_high_thresh", "track_low_thresh", "new_track_thresh", "match_thresh"):
@@ -111,6 +131,12 @@ class UltralyticsTrackerArgs:
             raise FieldError("track_buffer", f"must be >= 1 frame, got {self.track_buffer}")
         if self.buffer_fps is not None and not self.buffer_fps > 0:
             raise FieldError("buffer_fps", f"must be > 0 frames per second, got {self.buffer_fps}")
+        if self.appearance_gate is not None and not 0.0 < self.appearance_gate <= 2.0:
+            raise FieldError(
+                "appearance_gate",
+                f"must be a cosine distance in (0, 2], got {self.appearance_gate}; remove the key "
+                "to match by motion alone",
+            )
         if self.with_reid:
             raise FieldError(
                 "with_reid",
@@ -134,6 +160,52 @@ def load_tracker_args(cfg: TrackerConfig) -> UltralyticsTrackerArgs:
             f"{cfg.type!r}; make them agree"
         )
     return args
+
+
+def gate_by_appearance(
+    cost: np.ndarray, track_emb: np.ndarray, det_emb: np.ndarray, max_distance: float
+) -> np.ndarray:
+    """Forbid matches between tracks and detections that look unlike.
+
+    Args:
+        cost: (T, D) matching costs in [0, 1] (ultralytics: 1 - IoU, fused with the score).
+        track_emb: (T, E) unit embeddings of the tracks (running means); NaN rows: not known.
+        det_emb: (D, E) unit embeddings of the detections; NaN rows: not embedded.
+        max_distance: largest cosine distance (1 - cos) a match may have.
+
+    Returns:
+        A copy of ``cost`` set to 1 (no match: above every matching threshold) where the cosine
+        distance exceeds ``max_distance``. Pairs with an unknown embedding keep their cost.
+    """
+    distance = 1.0 - np.asarray(track_emb, np.float64) @ np.asarray(det_emb, np.float64).T
+    with np.errstate(invalid="ignore"):
+        unlike = distance > max_distance  # NaN (unknown) compares False
+    return np.where(unlike, 1.0, cost)
+
+
+def _appearance_gated(base: type) -> type:
+    """A subclass of the ultralytics tracker ``base`` whose matching costs pass through
+    :func:`gate_by_appearance` (first association and unconfirmed tracks; ByteTrack's second,
+    low-score pass stays motion only, as its detections are not embedded)."""
+
+    class AppearanceGated(base):  # type: ignore[misc, valid-type]
+        def __init__(self, args: Any, max_distance: float) -> None:
+            super().__init__(args)
+            self.max_distance = max_distance
+            self.track_emb: dict[int, np.ndarray] = {}  # ultralytics track id -> running mean
+            self.det_emb: np.ndarray | None = None  # this frame's (N, E) detection embeddings
+
+        def get_dists(self, tracks: list[Any], detections: list[Any]) -> np.ndarray:
+            cost = super().get_dists(tracks, detections)
+            if self.det_emb is None or not len(tracks) or not len(detections):
+                return cost
+            unknown = np.full(self.det_emb.shape[1], np.nan, np.float32)
+            track_emb = np.array([self.track_emb.get(t.track_id, unknown) for t in tracks])
+            return gate_by_appearance(cost, track_emb, self.det_emb[[d.idx for d in detections]],
+                                      self.max_distance)
+
+    AppearanceGated.__name__ = f"AppearanceGated{base.__name__}"
+    return AppearanceGated
 
 
 class _Boxes:
@@ -184,6 +256,7 @@ class CameraTracker:
         self.track_buffer_frames = buffer
         namespace = asdict(self.args)
         namespace.pop("buffer_fps")
+        gate = namespace.pop("appearance_gate")
         namespace.update(track_buffer=buffer, device="cpu")
         import_ultralytics()
         trackers = importlib.import_module("ultralytics.trackers")
@@ -192,8 +265,13 @@ class CameraTracker:
         self._removed_state = basetrack.TrackState.Removed
         tracker_cls = trackers.BOTSORT if self.args.tracker_type == "botsort" else trackers.BYTETracker
         self._class_count = 0  # this tracker's value of ultralytics' class-level id counter
-        self._tracker = self._isolated(lambda: tracker_cls(SimpleNamespace(**namespace)))
+        if gate is None:
+            self._tracker = self._isolated(lambda: tracker_cls(SimpleNamespace(**namespace)))
+        else:
+            gated = _appearance_gated(tracker_cls)
+            self._tracker = self._isolated(lambda: gated(SimpleNamespace(**namespace), gate))
         self._uses_frame = self.args.tracker_type == "botsort" and self.args.gmc_method != "none"
+        self.appearance_gate = gate  # None: motion only
         self._ids: dict[int, int] = {}  # ultralytics track id -> id reported by this tracker
         self._next_id = 1
         log.debug("camera %s: %s, track_buffer %d frames at %.3g fps", camera_id, self.args.tracker_type, buffer, fps)
@@ -216,14 +294,23 @@ class CameraTracker:
             dets: this camera's detections of the frame (any columns; ``SOURCE_INDEX`` is kept).
             frame_bgr: the image; only used by BoT-SORT with motion compensation.
 
+        With an appearance gate, the rows' ``EMBEDDING`` column (unit vectors; NaN rows: not
+        embedded) gates the matching; without the column the tracker matches by motion alone.
+
         Returns:
             The rows of ``dets`` that belong to confirmed tracks this frame, in detector order,
             with ``track_id`` set (1, 2, ... per tracker) and ``dets.meta`` copied.
         """
         boxes = _Boxes(dets.xyxy, dets.confidence, dets.class_id)
         image = frame_bgr if self._uses_frame else None
+        emb = dets.data.get(EMBEDDING) if self.appearance_gate is not None else None
+        if emb is not None:
+            self._tracker.det_emb = np.asarray(emb, np.float32)
         result = self._isolated(lambda: self._tracker.update(boxes, image))
         result = np.asarray(result, dtype=np.float64).reshape(len(result), -1) if len(result) else None
+        if emb is not None:
+            self._update_track_appearance()
+            self._tracker.det_emb = None
         self._bound_state()
         if result is None:
             return dets[np.zeros(len(dets), bool)]
@@ -234,6 +321,20 @@ class CameraTracker:
         out = dets[source]
         out.track_id = ids
         return out
+
+    def _update_track_appearance(self) -> None:
+        """Move the running mean of each track matched this frame towards its detection's
+        embedding (tracks matched to an unembedded detection keep theirs)."""
+        t = self._tracker
+        for track in t.tracked_stracks:
+            if track.frame_id != t.frame_id:
+                continue
+            new = t.det_emb[track.idx]
+            if not np.isfinite(new).all():
+                continue
+            old = t.track_emb.get(track.track_id)
+            mean = new if old is None else (1 - TRACK_APPEARANCE_EMA) * old + TRACK_APPEARANCE_EMA * new
+            t.track_emb[track.track_id] = mean / max(float(np.linalg.norm(mean)), 1e-12)
 
     def _our_id(self, ultralytics_id: int) -> int:
         our = self._ids.get(ultralytics_id)
@@ -248,23 +349,31 @@ class CameraTracker:
         t = self._tracker
         t.lost_stracks = [s for s in t.lost_stracks if s.state != self._removed_state]
         t.removed_stracks = []
-        if len(self._ids) > len(t.tracked_stracks) + len(t.lost_stracks):
+        held = len(t.tracked_stracks) + len(t.lost_stracks)
+        appearance = getattr(t, "track_emb", None)
+        if len(self._ids) > held or (appearance is not None and len(appearance) > held):
             live = {s.track_id for s in t.tracked_stracks} | {s.track_id for s in t.lost_stracks}
             self._ids = {k: v for k, v in self._ids.items() if k in live}
+            if appearance is not None:
+                t.track_emb = {k: v for k, v in appearance.items() if k in live}
 
     def reset(self) -> None:
         """Forget all tracks (e.g. after a stream reconnects). Ids keep counting up, so a track
         after the reset never gets the id of one before it; other cameras are not affected."""
         self._isolated(self._tracker.reset)
         self._ids.clear()
+        if self.appearance_gate is not None:
+            self._tracker.track_emb.clear()
 
     def state_sizes(self) -> dict[str, int]:
-        """Sizes of everything the tracker keeps: ``tracked``, ``lost``, ``removed`` tracks and
-        the ``id_map`` entries. All stay bounded on an endless stream."""
+        """Sizes of everything the tracker keeps: ``tracked``, ``lost``, ``removed`` tracks, the
+        ``id_map`` entries and the tracks' ``appearance`` means. All stay bounded on an endless
+        stream."""
         t = self._tracker
         return {
             "tracked": len(t.tracked_stracks),
             "lost": len(t.lost_stracks),
             "removed": len(t.removed_stracks),
             "id_map": len(self._ids),
+            "appearance": len(getattr(t, "track_emb", ())),
         }

@@ -10,11 +10,17 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from tiny_scene import write_scene
 
+from mtmc.associate import GlobalAssociator
 from mtmc.run import main
+from mtmc.track import CameraTracker
+from mtmc.types import EMBEDDING
+
+BASE_REID = Path(__file__).resolve().parents[1] / "models" / "reid" / "base.onnx"
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +61,38 @@ def test_end_to_end_with_ground_truth_boxes(scene: Path, tmp_path: Path, capsys:
     assert floor["HOTA"] > 85 and floor["IDSW"] == 0
     assert image["IDF1"] > 90 and image["IDSW"] == 0
     assert (out / "run.log").exists() and (out / "aic.txt").read_text()
+
+
+def test_trackers_get_each_confident_rows_embedding_and_the_associator_the_policys(
+    scene: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With reid.model and the default tracker (appearance gate), every detection is embedded
+    once, before tracking; the associator still sees embeddings only every_n_frames per track."""
+    out = tmp_path / "reid"
+    cams = edit(scene, out, lambda c: c.update(
+        reid={"model": str(BASE_REID), "device": "cpu", "min_height_px": 1, "every_n_frames": 5}))
+    to_trackers, to_associator = [], []
+    tracker_update, associator_update = CameraTracker.update, GlobalAssociator.update
+
+    def spy_tracker(self, dets, frame_bgr=None):
+        to_trackers.append((len(dets), int(np.isfinite(dets.data[EMBEDDING]).all(axis=1).sum())))
+        return tracker_update(self, dets, frame_bgr)
+
+    def spy_associator(self, dets, t_s):
+        emb = dets.data.get(EMBEDDING)
+        to_associator.append((len(dets), 0 if emb is None else int(np.isfinite(emb).all(axis=1).sum())))
+        return associator_update(self, dets, t_s)
+
+    monkeypatch.setattr(CameraTracker, "update", spy_tracker)
+    monkeypatch.setattr(GlobalAssociator, "update", spy_associator)
+    assert main(["--cams", str(cams), "--out", str(out), "--no-progress"]) == 0
+    rows, embedded = np.array(to_trackers).sum(axis=0)
+    assert rows > 0 and embedded == rows  # the ground-truth boxes all score 1 >= track_high_thresh
+    seen, with_embedding = np.array(to_associator).sum(axis=0)
+    assert 0.1 * seen < with_embedding < 0.4 * seen  # about one step in five per track
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["counts"]["embeddings"] == rows  # none embedded twice
+    assert summary["metrics"]["floor"]["IDSW"] == 0
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])

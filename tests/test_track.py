@@ -11,8 +11,8 @@ import pytest
 from mtmc.config import TrackerConfig
 from mtmc.configtools import ConfigError
 from mtmc.detect._ultralytics import import_ultralytics
-from mtmc.track import TRACKERS_DIR, CameraTracker, load_tracker_args
-from mtmc.types import SOURCE_INDEX, Detections
+from mtmc.track import TRACKERS_DIR, CameraTracker, gate_by_appearance, load_tracker_args
+from mtmc.types import EMBEDDING, SOURCE_INDEX, Detections
 
 TYPES = ["bytetrack", "botsort"]
 
@@ -30,10 +30,14 @@ def people(frame: int, starts: list[tuple[float, float]], step_px: float = 4.0, 
     )
 
 
+def unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
 def custom_config(tmp_path: Path, **changes: object) -> TrackerConfig:
     text = (TRACKERS_DIR / "bytetrack.yaml").read_text()
     lines = [ln for ln in text.splitlines() if not any(ln.startswith(f"{k}:") for k in changes)]
-    lines += [f"{k}: {v}" for k, v in changes.items()]
+    lines += [f"{k}: {'null' if v is None else v}" for k, v in changes.items()]
     path = tmp_path / "tracker.yaml"
     path.write_text("\n".join(lines) + "\n")
     return TrackerConfig(type="bytetrack", config=path)
@@ -60,6 +64,7 @@ def test_every_tracker_yaml_loads() -> None:
         ({"tracker_type": "botsort"}, r"tracker.yaml: tracker_type: the file is for 'botsort' but tracker.type is 'bytetrack'"),
         ({"track_low_thresh": 0.7}, r"track_low_thresh: 0.7 is above track_high_thresh 0.5"),
         ({"track_buffer": "long"}, r"tracker.yaml: track_buffer: "),
+        ({"appearance_gate": 2.5}, r"tracker.yaml: appearance_gate: must be a cosine distance in \(0, 2\]"),
     ],
 )
 def test_bad_tracker_yaml_is_a_config_error(tmp_path: Path, changes: dict, message: str) -> None:
@@ -185,17 +190,20 @@ def test_ids_are_isolated_between_cameras_and_resets(kind: str, id_scheme: str) 
 # --- bounded state ----------------------------------------------------------------------------
 
 
-def test_state_stays_bounded_over_a_long_stream() -> None:
-    """A new person enters every 4 frames and stays 20 frames; 3000 frames, about 750 people."""
-    tracker = CameraTracker(TrackerConfig(), "cam1", 10.0)
+def test_state_stays_bounded_over_a_long_stream(tmp_path: Path) -> None:
+    """A new person enters every 4 frames and stays 20 frames; 3000 frames, about 750 people,
+    each with its own appearance (the tracker keeps a running mean per track)."""
+    tracker = CameraTracker(custom_config(tmp_path, appearance_gate=0.7), "cam1", 10.0)
     buffer = tracker.track_buffer_frames
     rng = np.random.default_rng(0)
     lanes = rng.uniform(0, 4000, size=(800, 2))  # far apart: no overlaps between people
+    looks = unit(rng.normal(size=(800, 8)))
     max_sizes = dict.fromkeys(tracker.state_sizes(), 0)
     ids: set[int] = set()
     for f in range(1, 3001):
         alive = [k for k in range(f // 4 - 4, f // 4 + 1) if k >= 0]
-        out = tracker.update(people(f, [tuple(lanes[k]) for k in alive], step_px=1.0))
+        dets = people(f, [tuple(lanes[k]) for k in alive], step_px=1.0)
+        out = tracker.update(dets.with_data(**{EMBEDDING: looks[alive]}))
         ids.update(out.track_id.tolist())
         sizes = tracker.state_sizes()
         max_sizes = {k: max(v, sizes[k]) for k, v in max_sizes.items()}
@@ -204,3 +212,43 @@ def test_state_stays_bounded_over_a_long_stream() -> None:
     assert max_sizes["lost"] <= buffer // 4 + 2  # one person leaves every 4 frames
     assert max_sizes["removed"] == 0
     assert max_sizes["id_map"] <= max_sizes["tracked"] + max_sizes["lost"] + 1
+    assert 0 < max_sizes["appearance"] <= max_sizes["tracked"] + max_sizes["lost"] + 1
+
+
+# --- appearance gate --------------------------------------------------------------------------
+
+
+def test_gate_by_appearance_against_hand_computed_distances() -> None:
+    cost = np.array([[0.1, 0.5], [0.3, 0.2], [0.4, 0.6]])
+    tracks = np.array([[1.0, 0.0], [0.0, 1.0], [np.nan, np.nan]])  # the third is not known yet
+    dets = np.array([[1.0, 0.0], [0.6, 0.8]])
+    # cosine distances: track 0 -> 0.0, 0.4; track 1 -> 1.0, 0.2; track 2 -> unknown
+    gated = gate_by_appearance(cost, tracks, dets, max_distance=0.5)
+    assert gated.tolist() == [[0.1, 0.5], [1.0, 0.2], [0.4, 0.6]]
+    assert gate_by_appearance(cost, tracks, dets, max_distance=0.3).tolist() == [
+        [0.1, 1.0], [1.0, 0.2], [0.4, 0.6]
+    ]
+    assert cost[1, 0] == 0.3  # the input is not changed
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_appearance_gate_stops_a_neighbour_taking_the_track(tmp_path: Path, kind: str) -> None:
+    """A and B stand side by side; then A is hidden and B steps into A's place: by motion A's
+    track takes B's box, with the gate it does not (B's box looks like B)."""
+    look_a, look_b = np.eye(2)
+
+    def track_b_box(gate: float | None) -> tuple[int, int]:
+        path = custom_config(tmp_path, tracker_type=kind, appearance_gate=gate).config
+        tracker = CameraTracker(TrackerConfig(type=kind, config=path), "cam1", 10.0)
+        for f in range(1, 6):
+            both = people(0, [(100.0, 50.0), (150.0, 50.0)])
+            out = tracker.update(both.with_data(**{EMBEDDING: np.stack([look_a, look_b])}))
+        id_a, id_b = out.track_id.tolist()
+        alone = people(0, [(112.0, 50.0)])  # B's box, where A stood
+        out = tracker.update(alone.with_data(**{EMBEDDING: look_b[None]}))
+        return id_a, (out.track_id.tolist() or [-1])[0]
+
+    id_a, taken_by = track_b_box(gate=None)
+    assert taken_by == id_a  # motion only: B's box continues A's track (a swap)
+    id_a, taken_by = track_b_box(gate=0.7)
+    assert taken_by != id_a
