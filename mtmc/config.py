@@ -165,10 +165,15 @@ class TrackerConfig:
     Attributes:
         type: ``bytetrack`` or ``botsort`` (ultralytics implementations).
         config: ultralytics tracker YAML; ``None`` uses ``configs/trackers/<type>.yaml``.
+        appearance: use the YAML's ``appearance_gate`` when ``reid.model`` is set; ``false``
+            matches by motion alone (for ground-truth boxes: they include people mostly hidden
+            behind others or racks, whose crops show what hides them, so the gate breaks their
+            tracks; a detector rarely reports such people).
     """
 
     type: Literal["bytetrack", "botsort"] = "bytetrack"
     config: Path | None = None
+    appearance: bool = True
 
 
 @dataclass(frozen=True)

@@ -257,6 +257,8 @@ class CameraTracker:
         namespace = asdict(self.args)
         namespace.pop("buffer_fps")
         gate = namespace.pop("appearance_gate")
+        if not cfg.appearance:
+            gate = None
         namespace.update(track_buffer=buffer, device="cpu")
         import_ultralytics()
         trackers = importlib.import_module("ultralytics.trackers")

@@ -120,7 +120,10 @@ def configure(
     config = load_cams(scene / "cams.yaml")
     if detector == "gt":
         gt_pattern = str(scene.resolve() / "gt" / "{camera}.txt")
+        # exact boxes: association settings for them, and motion-only local tracking (see
+        # TrackerConfig.appearance: boxes of people mostly hidden show what hides them)
         config = replace(config, detector=DetectorConfig(backend="file", file_pattern=gt_pattern),
+                         tracker=replace(config.tracker, appearance=False),
                          association=replace(config.association,
                                              unbind_residual_m=EXACT_BOXES_UNBIND_RESIDUAL_M))
     elif detector == "yolo":

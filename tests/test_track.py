@@ -252,3 +252,10 @@ def test_appearance_gate_stops_a_neighbour_taking_the_track(tmp_path: Path, kind
     assert taken_by == id_a  # motion only: B's box continues A's track (a swap)
     id_a, taken_by = track_b_box(gate=0.7)
     assert taken_by != id_a
+
+
+def test_appearance_false_tracks_by_motion_alone(tmp_path: Path) -> None:
+    path = custom_config(tmp_path, appearance_gate=0.7).config
+    assert CameraTracker(TrackerConfig(config=path), "cam1", 10.0).appearance_gate == 0.7
+    tracker = CameraTracker(TrackerConfig(config=path, appearance=False), "cam1", 10.0)
+    assert tracker.appearance_gate is None and "appearance" not in type(tracker._tracker).__name__.lower()
