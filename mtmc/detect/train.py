@@ -33,6 +33,9 @@ Example (how the shipped model was made; README "Person detector")::
     python -m mtmc.detect.train --data data/yolo --imgsz 640 --hours 1.75 --out runs/detector/v8n640 \\
         --init runs/detector/v8n512c/weights/best.pt --ship models/detector/person.pt
 
+A fine-tuning stage from earlier weights: ``--init WEIGHTS --lr0 0.0005 --close-mosaic 99`` (AdamW
+at a low rate, whole frames throughout; the README's "Person detector" tells what it did).
+
 The shipped model runs at 640 px (``mtmc.synth.output.SHIPPED_DETECTOR_IMAGE_SIZE_PX``).
 """
 
