@@ -111,8 +111,12 @@ def configure(
     detector_weights: Path = DEFAULT_DETECTOR,
     imgsz: int = SHIPPED_DETECTOR_IMAGE_SIZE_PX,
     cache: Path | None = None,
+    tracker_appearance: bool = False,
 ) -> CamsConfig:
     """The scene's cams.yaml with the chosen detector, appearance weight and ReID model.
+
+    ``tracker_appearance`` turns on the trackers' appearance gate (``tracker.appearance``), except
+    with ground-truth boxes, which always track by motion alone.
 
     With ``cache`` (a folder), ``yolo`` detections are computed once per scene, weights and image
     size (:func:`mtmc.detect.cache.cached_detections`) and read back by the ``file`` detector.
@@ -120,10 +124,10 @@ def configure(
     config = load_cams(scene / "cams.yaml")
     if detector == "gt":
         gt_pattern = str(scene.resolve() / "gt" / "{camera}.txt")
-        # exact boxes: association settings for them, and motion-only local tracking (see
-        # TrackerConfig.appearance: boxes of people mostly hidden show what hides them)
+        # exact boxes: association settings for them, and motion-only local tracking (boxes of
+        # people mostly hidden behind others or racks show what hides them)
+        tracker_appearance = False
         config = replace(config, detector=DetectorConfig(backend="file", file_pattern=gt_pattern),
-                         tracker=replace(config.tracker, appearance=False),
                          association=replace(config.association,
                                              unbind_residual_m=EXACT_BOXES_UNBIND_RESIDUAL_M))
     elif detector == "yolo":
@@ -136,6 +140,7 @@ def configure(
             config = replace(config, detector=cached_detector(scene, config, yolo, cache))
     elif detector != "scene":
         raise ValueError(f"--detector must be gt, yolo or scene, got {detector!r}")
+    config = replace(config, tracker=replace(config.tracker, appearance=tracker_appearance))
     if appearance_weight is not None:
         config = replace(
             config, association=replace(config.association, appearance_weight=appearance_weight)
@@ -186,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--appearance-weight", type=float, default=None,
                     help="override association.appearance_weight (0: no appearance)")
     ap.add_argument("--reid-model", type=Path, default=None, help="ONNX ReID model (reid.model)")
+    ap.add_argument("--tracker-appearance", action="store_true",
+                    help="appearance gate in the trackers (tracker.appearance; needs --reid-model)")
     ap.add_argument("--tag", help="name of this configuration (default from the options)")
     ap.add_argument("--cameras", type=int, default=8)
     ap.add_argument("--people", type=int, default=20)
@@ -198,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         [args.detector]
         + ([f"w{args.appearance_weight:g}"] if args.appearance_weight is not None else [])
         + (["reid"] if args.reid_model is not None else [])
+        + (["gate"] if args.tracker_appearance else [])
     )
     rows: dict[str, dict[str, float]] = {}
     runs: dict[str, Any] = {}
@@ -206,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             scene = ensure_scene(args.data, seed, args.cameras, args.people, args.seconds)
             config = configure(scene, args.detector, args.appearance_weight, args.reid_model,
                                args.detector_weights, args.imgsz,
-                               cache=None if args.no_cache else args.out / "detections")
+                               cache=None if args.no_cache else args.out / "detections",
+                               tracker_appearance=args.tracker_appearance)
             out_dir = args.out / tag / str(seed)
             if out_dir.exists():
                 shutil.rmtree(out_dir)

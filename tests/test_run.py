@@ -63,19 +63,23 @@ def test_end_to_end_with_ground_truth_boxes(scene: Path, tmp_path: Path, capsys:
     assert (out / "run.log").exists() and (out / "aic.txt").read_text()
 
 
-def test_trackers_get_each_confident_rows_embedding_and_the_associator_the_policys(
-    scene: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("gate", [True, False], ids=["tracker-appearance", "motion-only"])
+def test_embeddings_reach_the_trackers_only_with_tracker_appearance(
+    scene: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gate: bool
 ) -> None:
-    """With reid.model and the default tracker (appearance gate), every detection is embedded
-    once, before tracking; the associator still sees embeddings only every_n_frames per track."""
+    """With reid.model and tracker.appearance, every detection is embedded once, before
+    tracking; without it the trackers see no embeddings. Either way the associator sees one
+    embedding per track every_n_frames."""
     out = tmp_path / "reid"
     cams = edit(scene, out, lambda c: c.update(
-        reid={"model": str(BASE_REID), "device": "cpu", "min_height_px": 1, "every_n_frames": 5}))
+        reid={"model": str(BASE_REID), "device": "cpu", "min_height_px": 1, "every_n_frames": 5},
+        tracker={"appearance": gate}))
     to_trackers, to_associator = [], []
     tracker_update, associator_update = CameraTracker.update, GlobalAssociator.update
 
     def spy_tracker(self, dets, frame_bgr=None):
-        to_trackers.append((len(dets), int(np.isfinite(dets.data[EMBEDDING]).all(axis=1).sum())))
+        emb = dets.data.get(EMBEDDING)
+        to_trackers.append((len(dets), 0 if emb is None else int(np.isfinite(emb).all(axis=1).sum())))
         return tracker_update(self, dets, frame_bgr)
 
     def spy_associator(self, dets, t_s):
@@ -87,11 +91,12 @@ def test_trackers_get_each_confident_rows_embedding_and_the_associator_the_polic
     monkeypatch.setattr(GlobalAssociator, "update", spy_associator)
     assert main(["--cams", str(cams), "--out", str(out), "--no-progress"]) == 0
     rows, embedded = np.array(to_trackers).sum(axis=0)
-    assert rows > 0 and embedded == rows  # the ground-truth boxes all score 1 >= track_high_thresh
+    # the ground-truth boxes all score 1 >= track_high_thresh
+    assert rows > 0 and embedded == (rows if gate else 0)
     seen, with_embedding = np.array(to_associator).sum(axis=0)
     assert 0.1 * seen < with_embedding < 0.4 * seen  # about one step in five per track
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["counts"]["embeddings"] == rows  # none embedded twice
+    assert summary["counts"]["embeddings"] == (rows if gate else with_embedding)  # none twice
     assert summary["metrics"]["floor"]["IDSW"] == 0
 
 

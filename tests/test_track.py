@@ -193,7 +193,8 @@ def test_ids_are_isolated_between_cameras_and_resets(kind: str, id_scheme: str) 
 def test_state_stays_bounded_over_a_long_stream(tmp_path: Path) -> None:
     """A new person enters every 4 frames and stays 20 frames; 3000 frames, about 750 people,
     each with its own appearance (the tracker keeps a running mean per track)."""
-    tracker = CameraTracker(custom_config(tmp_path, appearance_gate=0.7), "cam1", 10.0)
+    path = custom_config(tmp_path, appearance_gate=0.7).config
+    tracker = CameraTracker(TrackerConfig(config=path, appearance=True), "cam1", 10.0)
     buffer = tracker.track_buffer_frames
     rng = np.random.default_rng(0)
     lanes = rng.uniform(0, 4000, size=(800, 2))  # far apart: no overlaps between people
@@ -239,8 +240,8 @@ def test_appearance_gate_stops_a_neighbour_taking_the_track(tmp_path: Path, kind
 
     def track_b_box(gate: float | None) -> tuple[int, int]:
         path = custom_config(tmp_path, tracker_type=kind, appearance_gate=gate).config
-        tracker = CameraTracker(TrackerConfig(type=kind, config=path), "cam1", 10.0)
-        for f in range(1, 6):
+        tracker = CameraTracker(TrackerConfig(type=kind, config=path, appearance=True), "cam1", 10.0)
+        for _ in range(5):
             both = people(0, [(100.0, 50.0), (150.0, 50.0)])
             out = tracker.update(both.with_data(**{EMBEDDING: np.stack([look_a, look_b])}))
         id_a, id_b = out.track_id.tolist()
@@ -254,8 +255,8 @@ def test_appearance_gate_stops_a_neighbour_taking_the_track(tmp_path: Path, kind
     assert taken_by != id_a
 
 
-def test_appearance_false_tracks_by_motion_alone(tmp_path: Path) -> None:
+def test_the_gate_is_used_only_with_tracker_appearance(tmp_path: Path) -> None:
     path = custom_config(tmp_path, appearance_gate=0.7).config
-    assert CameraTracker(TrackerConfig(config=path), "cam1", 10.0).appearance_gate == 0.7
-    tracker = CameraTracker(TrackerConfig(config=path, appearance=False), "cam1", 10.0)
+    assert CameraTracker(TrackerConfig(config=path, appearance=True), "cam1", 10.0).appearance_gate == 0.7
+    tracker = CameraTracker(TrackerConfig(config=path), "cam1", 10.0)  # appearance: false by default
     assert tracker.appearance_gate is None and "appearance" not in type(tracker._tracker).__name__.lower()
