@@ -21,12 +21,13 @@ What this wrapper adds to ultralytics:
   ``tracker.config`` names another file) is an ultralytics tracker file, read strictly: unknown keys
   and wrong types are errors naming the file and key. One extra key, ``buffer_fps``, makes
   ``track_buffer`` a duration: it is scaled by ``camera fps / buffer_fps``.
-- **Appearance gate.** With ``appearance_gate`` in the tracker YAML and a ``reid.model``, the
-  pipeline embeds each camera's confident detections before tracking (``EMBEDDING`` column) and
-  the tracker refuses a match whose detection looks unlike the track (cosine distance to the
-  track's running mean embedding above the gate; :func:`gate_by_appearance`). Motion alone hands
-  a track to a neighbour when people walk side by side and one hides the other; those swaps are
-  what the global stage cannot undo.
+- **Appearance gate (opt-in).** With ``tracker.appearance: true`` in cams.yaml, an
+  ``appearance_gate`` in the tracker YAML and a ``reid.model``, the pipeline embeds each camera's
+  confident detections before tracking (``EMBEDDING`` column) and the tracker refuses a match
+  whose detection looks unlike the track (cosine distance to the track's running mean embedding
+  above the gate; :func:`gate_by_appearance`). Motion alone hands a track to a neighbour when
+  people walk side by side and one hides the other; those swaps are what the global stage cannot
+  undo. It helps some scenes and costs others (README, "Accuracy on simulated sites").
 - **No ReID or motion compensation by default.** BoT-SORT's own ReID must stay off (``with_reid:
   false``): appearance is embedded once per step for all cameras by :mod:`mtmc.embed`. Global
   motion compensation (``gmc_method``) is ``none`` for the fixed cameras this project targets; set
@@ -100,7 +101,7 @@ class UltralyticsTrackerArgs:
         with_reid: must be false (appearance comes from ``reid.model``).
         appearance_gate: (mtmc) largest cosine distance (0-2) between a track's running mean
             embedding and a detection's embedding for the two to be matched; ``None`` matches by
-            motion alone. Needs ``reid.model`` (without one the gate is off).
+            motion alone. Used only with ``tracker.appearance: true`` and a ``reid.model``.
     """
 
     tracker_type: Literal["bytetrack", "botsort"]
