@@ -11,7 +11,13 @@ import pytest
 from mtmc.config import TrackerConfig
 from mtmc.configtools import ConfigError
 from mtmc.detect._ultralytics import import_ultralytics
-from mtmc.track import TRACKERS_DIR, CameraTracker, gate_by_appearance, load_tracker_args
+from mtmc.track import (
+    GATE_AFTER_EMBEDDINGS,
+    TRACKERS_DIR,
+    CameraTracker,
+    gate_by_appearance,
+    load_tracker_args,
+)
 from mtmc.types import EMBEDDING, SOURCE_INDEX, Detections
 
 TYPES = ["bytetrack", "botsort"]
@@ -238,10 +244,10 @@ def test_appearance_gate_stops_a_neighbour_taking_the_track(tmp_path: Path, kind
     track takes B's box, with the gate it does not (B's box looks like B)."""
     look_a, look_b = np.eye(2)
 
-    def track_b_box(gate: float | None) -> tuple[int, int]:
+    def track_b_box(gate: float | None, frames: int = GATE_AFTER_EMBEDDINGS) -> tuple[int, int]:
         path = custom_config(tmp_path, tracker_type=kind, appearance_gate=gate).config
         tracker = CameraTracker(TrackerConfig(type=kind, config=path, appearance=True), "cam1", 10.0)
-        for _ in range(5):
+        for _ in range(frames):
             both = people(0, [(100.0, 50.0), (150.0, 50.0)])
             out = tracker.update(both.with_data(**{EMBEDDING: np.stack([look_a, look_b])}))
         id_a, id_b = out.track_id.tolist()
@@ -253,6 +259,9 @@ def test_appearance_gate_stops_a_neighbour_taking_the_track(tmp_path: Path, kind
     assert taken_by == id_a  # motion only: B's box continues A's track (a swap)
     id_a, taken_by = track_b_box(gate=0.7)
     assert taken_by != id_a
+    # a young track (fewer embeddings than GATE_AFTER_EMBEDDINGS) is not gated yet
+    id_a, taken_by = track_b_box(gate=0.7, frames=GATE_AFTER_EMBEDDINGS - 1)
+    assert taken_by == id_a
 
 
 def test_the_gate_is_used_only_with_tracker_appearance(tmp_path: Path) -> None:
