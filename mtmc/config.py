@@ -167,9 +167,10 @@ class TrackerConfig:
         config: ultralytics tracker YAML; ``None`` uses ``configs/trackers/<type>.yaml``.
         appearance: ``true`` uses the YAML's ``appearance_gate`` when ``reid.model`` is set (a
             track only takes a detection that looks like it); ``false`` matches by motion alone.
-            Off by default: on the 8-camera simulator scenes it lifts floor HOTA by 3-5, on the
-            4-camera demo scene it costs 5 (README, "Accuracy on simulated sites"); try it on
-            your site. Ground-truth boxes always track by motion alone in ``accuracy_runs``:
+            Off by default until more scenes confirm it: on the 8-camera simulator scenes it lifts
+            floor HOTA by 3.5-6, on the 4-camera demo scene it changes little (README, "Accuracy
+            on simulated sites"); try it on your site. Ground-truth boxes always track by motion
+            alone in ``accuracy_runs``:
             they include people mostly hidden behind others or racks, whose crops show what
             hides them.
     """

@@ -27,7 +27,7 @@ What this wrapper adds to ultralytics:
   whose detection looks unlike the track (cosine distance to the track's running mean embedding
   above the gate; :func:`gate_by_appearance`). Motion alone hands a track to a neighbour when
   people walk side by side and one hides the other; those swaps are what the global stage cannot
-  undo. It helps some scenes and costs others (README, "Accuracy on simulated sites").
+  undo. Measured in the README, "Accuracy on simulated sites" (opt-in until more scenes confirm it).
 - **No ReID or motion compensation by default.** BoT-SORT's own ReID must stay off (``with_reid:
   false``): appearance is embedded once per step for all cameras by :mod:`mtmc.embed`. Global
   motion compensation (``gmc_method``) is ``none`` for the fixed cameras this project targets; set
