@@ -170,9 +170,8 @@ class TrackerConfig:
             Off by default until more scenes confirm it: on the 8-camera simulator scenes it lifts
             floor HOTA by 3.5-6, on the 4-camera demo scene it changes little (README, "Accuracy
             on simulated sites"); try it on your site. Ground-truth boxes always track by motion
-            alone in ``accuracy_runs``:
-            they include people mostly hidden behind others or racks, whose crops show what
-            hides them.
+            alone in ``accuracy_runs``: they include people mostly hidden behind others or racks,
+            whose crops show what hides them.
     """
 
     type: Literal["bytetrack", "botsort"] = "bytetrack"

@@ -99,6 +99,9 @@ class Pipeline:
 
             self.embedder = OnnxEmbedder(config.reid)
             self.policy = EmbeddingPolicy(config.reid)
+        elif config.tracker.appearance:
+            log.warning("tracker.appearance is true but reid.model is not set: the trackers match "
+                        "by motion alone; set reid.model to use the appearance gate")
         self.associator = GlobalAssociator(config.association)
         self.timer = StageTimer()
         self.counts = {"steps": 0, "frames": 0, "detections": 0, "embeddings": 0}
@@ -141,11 +144,11 @@ class Pipeline:
         batch for all cameras; the other rows are NaN."""
         if self.embedder is None:
             return
-        gated = [i for i, cam in enumerate(ids) if self._tracker(cam, fps).appearance_gate is not None]
+        trackers = [self._tracker(cam, fps) for cam in ids]
+        gated = [i for i, tracker in enumerate(trackers) if tracker.appearance_gate is not None]
         if not gated:
             return
-        picks = [detected[i].confidence >= self._tracker(ids[i], fps).args.track_high_thresh
-                 for i in gated]
+        picks = [detected[i].confidence >= trackers[i].args.track_high_thresh for i in gated]
         chosen = [detected[i][pick] for i, pick in zip(gated, picks, strict=True)]
         if sum(len(part) for part in chosen):
             vectors = self.embedder.embed(dict(zip(ids, images, strict=True)), _concatenate(chosen))

@@ -199,20 +199,17 @@ def _appearance_gated(base: type) -> type:
         def __init__(self, args: Any, max_distance: float) -> None:
             super().__init__(args)
             self.max_distance = max_distance
-            self.track_emb: dict[int, np.ndarray] = {}  # ultralytics track id -> running mean
-            self.track_emb_count: dict[int, int] = {}  # embeddings in that mean
+            # ultralytics track id -> (running mean embedding, embeddings in it)
+            self.track_emb: dict[int, tuple[np.ndarray, int]] = {}
             self.det_emb: np.ndarray | None = None  # this frame's (N, E) detection embeddings
 
         def get_dists(self, tracks: list[Any], detections: list[Any]) -> np.ndarray:
             cost = super().get_dists(tracks, detections)
             if self.det_emb is None or not len(tracks) or not len(detections):
                 return cost
-            unknown = np.full(self.det_emb.shape[1], np.nan, np.float32)
-            track_emb = np.array([
-                self.track_emb[t.track_id]
-                if self.track_emb_count.get(t.track_id, 0) >= GATE_AFTER_EMBEDDINGS else unknown
-                for t in tracks
-            ])
+            young = (np.full(self.det_emb.shape[1], np.nan, np.float32), 0)  # not gated
+            means = [self.track_emb.get(t.track_id, young) for t in tracks]
+            track_emb = np.array([mean if n >= GATE_AFTER_EMBEDDINGS else young[0] for mean, n in means])
             return gate_by_appearance(cost, track_emb, self.det_emb[[d.idx for d in detections]],
                                       self.max_distance)
 
@@ -346,10 +343,9 @@ class CameraTracker:
             new = t.det_emb[track.idx]
             if not np.isfinite(new).all():
                 continue
-            old = t.track_emb.get(track.track_id)
-            mean = new if old is None else (1 - TRACK_APPEARANCE_EMA) * old + TRACK_APPEARANCE_EMA * new
-            t.track_emb[track.track_id] = mean / max(float(np.linalg.norm(mean)), 1e-12)
-            t.track_emb_count[track.track_id] = t.track_emb_count.get(track.track_id, 0) + 1
+            old, n = t.track_emb.get(track.track_id, (new, 0))
+            mean = (1 - TRACK_APPEARANCE_EMA) * old + TRACK_APPEARANCE_EMA * new if n else new
+            t.track_emb[track.track_id] = (mean / max(float(np.linalg.norm(mean)), 1e-12), n + 1)
 
     def _our_id(self, ultralytics_id: int) -> int:
         our = self._ids.get(ultralytics_id)
@@ -371,7 +367,6 @@ class CameraTracker:
             self._ids = {k: v for k, v in self._ids.items() if k in live}
             if appearance is not None:
                 t.track_emb = {k: v for k, v in appearance.items() if k in live}
-                t.track_emb_count = {k: v for k, v in t.track_emb_count.items() if k in live}
 
     def reset(self) -> None:
         """Forget all tracks (e.g. after a stream reconnects). Ids keep counting up, so a track
@@ -380,7 +375,6 @@ class CameraTracker:
         self._ids.clear()
         if self.appearance_gate is not None:
             self._tracker.track_emb.clear()
-            self._tracker.track_emb_count.clear()
 
     def state_sizes(self) -> dict[str, int]:
         """Sizes of everything the tracker keeps: ``tracked``, ``lost``, ``removed`` tracks, the

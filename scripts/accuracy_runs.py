@@ -201,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=ROOT / "data" / "accuracy", help="scene folders")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "accuracy", help="run folders")
     args = ap.parse_args(argv)
+    if args.tracker_appearance and args.reid_model is None:
+        ap.error("--tracker-appearance needs --reid-model (the gate compares embeddings)")
     tag = args.tag or "_".join(
         [args.detector]
         + ([f"w{args.appearance_weight:g}"] if args.appearance_weight is not None else [])

@@ -100,6 +100,16 @@ def test_embeddings_reach_the_trackers_only_with_tracker_appearance(
     assert summary["metrics"]["floor"]["IDSW"] == 0
 
 
+def test_tracker_appearance_without_a_reid_model_warns(
+    scene: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "no_reid"
+    cams = edit(scene, out, lambda c: c.update(tracker={"appearance": True}))
+    with caplog.at_level("WARNING", logger="mtmc.run"):
+        assert main(["--cams", str(cams), "--out", str(out), "--no-progress", "--max-frames", "3"]) == 0
+    assert "tracker.appearance is true but reid.model is not set" in caplog.text
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_outputs_complete_after_a_stop_signal(scene: Path, tmp_path: Path, signum: int) -> None:
     long_scene = write_scene(tmp_path / "long", seconds=40.0, with_eval=False)
