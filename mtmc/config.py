@@ -165,18 +165,17 @@ class TrackerConfig:
     Attributes:
         type: ``bytetrack`` or ``botsort`` (ultralytics implementations).
         config: ultralytics tracker YAML; ``None`` uses ``configs/trackers/<type>.yaml``.
-        appearance: ``true`` uses the YAML's ``appearance_gate`` when ``reid.model`` is set (a
-            track only takes a detection that looks like it); ``false`` matches by motion alone.
-            Off by default until more scenes confirm it: on the 8-camera simulator scenes it lifts
-            floor HOTA by 3.5-6, on the 4-camera demo scene it changes little (README, "Accuracy
-            on simulated sites"); try it on your site. Ground-truth boxes always track by motion
-            alone in ``accuracy_runs``: they include people mostly hidden behind others or racks,
-            whose crops show what hides them.
+        appearance: ``true`` (default) uses the YAML's ``appearance_gate`` when ``reid.model`` is
+            set (a track only takes a detection that looks like it); ``false`` matches by motion
+            alone. With a detector it lifts floor HOTA by 3-6 on the 8-camera simulator scenes and
+            cuts ID switches on the demo (README, "Accuracy on simulated sites"). Set it ``false``
+            for ground-truth boxes: they include people mostly hidden behind others or racks,
+            whose crops show what hides them (``configs/demo/cams_gt_boxes.yaml``).
     """
 
     type: Literal["bytetrack", "botsort"] = "bytetrack"
     config: Path | None = None
-    appearance: bool = False
+    appearance: bool = True
 
 
 @dataclass(frozen=True)

@@ -99,9 +99,11 @@ class Pipeline:
 
             self.embedder = OnnxEmbedder(config.reid)
             self.policy = EmbeddingPolicy(config.reid)
-        elif config.tracker.appearance:
-            log.warning("tracker.appearance is true but reid.model is not set: the trackers match "
-                        "by motion alone; set reid.model to use the appearance gate")
+        log.info("single-camera trackers: %s", (
+            "motion and the appearance gate of the tracker YAML (tracker.appearance, reid.model)"
+            if config.tracker.appearance and self.embedder is not None
+            else "motion only (" + ("no reid.model" if self.embedder is None
+                                    else "tracker.appearance: false") + ")"))
         self.associator = GlobalAssociator(config.association)
         self.timer = StageTimer()
         self.counts = {"steps": 0, "frames": 0, "detections": 0, "embeddings": 0}

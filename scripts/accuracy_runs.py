@@ -111,12 +111,13 @@ def configure(
     detector_weights: Path = DEFAULT_DETECTOR,
     imgsz: int = SHIPPED_DETECTOR_IMAGE_SIZE_PX,
     cache: Path | None = None,
-    tracker_appearance: bool = False,
+    tracker_appearance: bool = True,
 ) -> CamsConfig:
     """The scene's cams.yaml with the chosen detector, appearance weight and ReID model.
 
-    ``tracker_appearance`` turns on the trackers' appearance gate (``tracker.appearance``), except
-    with ground-truth boxes, which always track by motion alone.
+    ``tracker_appearance`` (``tracker.appearance``) keeps the trackers' appearance gate, which
+    acts when there is a ReID model, except with ground-truth boxes, which always track by
+    motion alone.
 
     With ``cache`` (a folder), ``yolo`` detections are computed once per scene, weights and image
     size (:func:`mtmc.detect.cache.cached_detections`) and read back by the ``file`` detector.
@@ -191,8 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--appearance-weight", type=float, default=None,
                     help="override association.appearance_weight (0: no appearance)")
     ap.add_argument("--reid-model", type=Path, default=None, help="ONNX ReID model (reid.model)")
-    ap.add_argument("--tracker-appearance", action="store_true",
-                    help="appearance gate in the trackers (tracker.appearance; needs --reid-model)")
+    ap.add_argument("--no-tracker-appearance", dest="tracker_appearance", action="store_false",
+                    help="trackers match by motion alone (tracker.appearance: false); by default "
+                    "they also gate by appearance when there is a --reid-model (not with gt boxes)")
     ap.add_argument("--tag", help="name of this configuration (default from the options)")
     ap.add_argument("--cameras", type=int, default=8)
     ap.add_argument("--people", type=int, default=20)
@@ -201,13 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=ROOT / "data" / "accuracy", help="scene folders")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "accuracy", help="run folders")
     args = ap.parse_args(argv)
-    if args.tracker_appearance and args.reid_model is None:
-        ap.error("--tracker-appearance needs --reid-model (the gate compares embeddings)")
     tag = args.tag or "_".join(
         [args.detector]
         + ([f"w{args.appearance_weight:g}"] if args.appearance_weight is not None else [])
         + (["reid"] if args.reid_model is not None else [])
-        + (["gate"] if args.tracker_appearance else [])
+        + (["nogate"] if args.reid_model is not None and args.detector != "gt"
+           and not args.tracker_appearance else [])
     )
     rows: dict[str, dict[str, float]] = {}
     runs: dict[str, Any] = {}
@@ -245,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         **({"detector_weights": str(args.detector_weights), "imgsz": args.imgsz,
             "detections_cached": not args.no_cache} if args.detector == "yolo" else {}),
         "reid_model": str(args.reid_model) if args.reid_model else None,
+        "tracker_appearance": bool(args.tracker_appearance and args.reid_model and args.detector != "gt"),
         "cameras": args.cameras, "people": args.people, "seconds": args.seconds,
         "max_frames": args.max_frames, "table": rows, "runs": runs,
     }

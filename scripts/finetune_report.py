@@ -178,7 +178,9 @@ def write_markdown(path: Path, r: dict[str, Any]) -> None:
         "",
         "## ID switches in the pipeline (the seed's Figure 9)",
         "",
-        "The demo scene with only `reid.model` changed between the rows of a table.",
+        "The demo scene with only `reid.model` changed between the rows of a table. The model",
+        "serves the global association and, where the config's `tracker.appearance` is true, the",
+        "single-camera trackers' appearance gate too.",
         "",
     ]
     runs = (("pipeline", DEMO_CAMS, "ground-truth boxes", "reid_finetune_idsw.png"),
@@ -186,7 +188,8 @@ def write_markdown(path: Path, r: dict[str, Any]) -> None:
              "reid_finetune_idsw_detector.png"))
     for key, cams, what, figure in runs:
         lines += [
-            f"With {what}: `{cams.relative_to(REPO)}` (detector `{r['detectors'][key]}`).",
+            f"With {what}: `{cams.relative_to(REPO)}` (detector `{r['detectors'][key]}`, "
+            f"`tracker.appearance: {str(r['tracker_appearance'][key]).lower()}`).",
             "",
             "| ReID model | floor IDSW | floor IDF1 | floor HOTA | image IDSW | image IDF1 |",
             "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -246,10 +249,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["unseen"] = {**u, "ids": int(len(np.unique(read_market(unseen).query.pids)))}
     from mtmc.config import load_cams
 
-    report["detectors"] = {}
+    report["detectors"], report["tracker_appearance"] = {}, {}
     for key, cams, folder in (("pipeline", DEMO_CAMS, args.runs),
                               ("pipeline_detector", DEMO_CAMS_DETECTOR, args.runs / "detector")):
-        report["detectors"][key] = load_cams(cams).detector.backend
+        config = load_cams(cams)
+        report["detectors"][key] = config.detector.backend
+        report["tracker_appearance"][key] = config.tracker.appearance
         report[key] = {}
         for name, model in (("none (floor only)", None), ("base", args.base),
                             ("fine-tuned", args.finetuned)):

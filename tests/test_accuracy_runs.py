@@ -1,4 +1,4 @@
-"""scripts/accuracy_runs.py: option checks that need no scene."""
+"""scripts/accuracy_runs.py: how a scene's cams.yaml is configured (no pipeline run)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,36 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from tiny_scene import write_scene
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "accuracy_runs.py"
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "scripts" / "accuracy_runs.py"
+BASE_REID = REPO / "models" / "reid" / "base.onnx"
 
 
-def test_tracker_appearance_needs_a_reid_model(capsys: pytest.CaptureFixture) -> None:
+@pytest.fixture(scope="module")
+def accuracy_runs():
     spec = importlib.util.spec_from_file_location("accuracy_runs", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    with pytest.raises(SystemExit) as exit_info:
-        module.main(["--detector", "yolo", "--tracker-appearance"])
-    assert exit_info.value.code == 2
-    assert "--tracker-appearance needs --reid-model" in capsys.readouterr().err
+    return module
+
+
+@pytest.mark.parametrize(("detector", "flag", "gated"), [
+    ("scene", True, True), ("scene", False, False), ("gt", True, False),
+], ids=["detector-default", "detector-motion-only", "gt-boxes"])
+def test_trackers_gate_by_appearance_except_on_ground_truth_boxes(
+    accuracy_runs, tmp_path: Path, detector: str, flag: bool, gated: bool
+) -> None:
+    scene = write_scene(tmp_path, seconds=1.0).parent
+    config = accuracy_runs.configure(scene, detector, None, BASE_REID, tracker_appearance=flag)
+    assert config.tracker.appearance is gated
+    assert config.reid.model == BASE_REID.resolve()
+    if detector == "gt":
+        assert config.detector.file_pattern == str(scene.resolve() / "gt" / "{camera}.txt")
+
+
+def test_a_missing_reid_model_is_an_error(accuracy_runs, tmp_path: Path) -> None:
+    scene = write_scene(tmp_path, seconds=1.0).parent
+    with pytest.raises(ValueError, match="--reid-model .*missing.onnx: file not found"):
+        accuracy_runs.configure(scene, "gt", None, tmp_path / "missing.onnx")

@@ -38,6 +38,7 @@ def fake_report() -> dict:
         "scores": {"base": scores, "fine-tuned": {**scores, "mAP": 69.2}},
         "hsv": {"variant": "center 8x4x4 bhattacharyya", **scores},
         "detectors": {"pipeline": "file", "pipeline_detector": "yolo"},
+        "tracker_appearance": {"pipeline": False, "pipeline_detector": True},
         "pipeline": {"none (floor only)": {"floor": floor, "image": image},
                      "fine-tuned": {"floor": floor, "image": image}},
         "pipeline_detector": {"none (floor only)": {"floor": {**floor, "IDSW": 79}, "image": image},
@@ -55,7 +56,8 @@ def test_markdown_holds_every_table(report_module, tmp_path: Path) -> None:
     assert "Fine-tuning changes mAP by +34.2 points." in text  # 69.2 - 35.0
     assert "| none (floor only) | 2 | 99.2 | 90.6 | 50 | 80.1 |" in text
     detector_table = text[text.index("With the shipped detector"):]
-    assert "(detector `yolo`)" in detector_table
+    assert "(detector `yolo`, `tracker.appearance: true`)" in detector_table
+    assert "(detector `file`, `tracker.appearance: false`)" in text
     assert "| none (floor only) | 79 | 99.2 | 90.6 | 50 | 80.1 |" in detector_table
     assert "| fine-tuned | 75 |" in detector_table
     assert "| base | 22 | 48.3 | 68.7 |" in text and "| fine-tuned | 30" not in text

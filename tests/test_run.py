@@ -100,14 +100,21 @@ def test_embeddings_reach_the_trackers_only_with_tracker_appearance(
     assert summary["metrics"]["floor"]["IDSW"] == 0
 
 
-def test_tracker_appearance_without_a_reid_model_warns(
-    scene: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda c: None, "motion only (no reid.model)"),
+    (lambda c: c.update(reid={"model": str(BASE_REID), "device": "cpu"}, tracker={"appearance": False}),
+     "motion only (tracker.appearance: false)"),
+    (lambda c: c.update(reid={"model": str(BASE_REID), "device": "cpu"}), "the appearance gate"),
+], ids=["no-reid", "appearance-off", "default-with-reid"])
+def test_the_log_says_how_the_trackers_match(
+    scene: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, change, expected: str
 ) -> None:
-    out = tmp_path / "no_reid"
-    cams = edit(scene, out, lambda c: c.update(tracker={"appearance": True}))
-    with caplog.at_level("WARNING", logger="mtmc.run"):
+    out = tmp_path / "mode"
+    cams = edit(scene, out, change)
+    with caplog.at_level("INFO", logger="mtmc.run"):
         assert main(["--cams", str(cams), "--out", str(out), "--no-progress", "--max-frames", "3"]) == 0
-    assert "tracker.appearance is true but reid.model is not set" in caplog.text
+    lines = [r.getMessage() for r in caplog.records if "single-camera trackers" in r.getMessage()]
+    assert len(lines) == 1 and expected in lines[0]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])

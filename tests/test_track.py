@@ -267,5 +267,6 @@ def test_appearance_gate_stops_a_neighbour_taking_the_track(tmp_path: Path, kind
 def test_the_gate_is_used_only_with_tracker_appearance(tmp_path: Path) -> None:
     path = custom_config(tmp_path, appearance_gate=0.7).config
     assert CameraTracker(TrackerConfig(config=path, appearance=True), "cam1", 10.0).appearance_gate == 0.7
-    tracker = CameraTracker(TrackerConfig(config=path), "cam1", 10.0)  # appearance: false by default
+    assert CameraTracker(TrackerConfig(config=path), "cam1", 10.0).appearance_gate == 0.7  # default
+    tracker = CameraTracker(TrackerConfig(config=path, appearance=False), "cam1", 10.0)
     assert tracker.appearance_gate is None and "appearance" not in type(tracker._tracker).__name__.lower()
