@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import time
@@ -27,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mtmc.formats.market import SPLIT_DIRS, format_market_name, parse_market_name
+from mtmc.reid.merge import link_or_copy
 
 __all__ = ["PopulationParams", "build_population", "merged_name"]
 
@@ -110,7 +110,7 @@ def build_population(out: Path, params: PopulationParams, *, progress: bool = Tr
             target = merged / folder
             target.mkdir(parents=True, exist_ok=True)
             for crop in sorted((Path(scene["dir"]) / "market" / folder).glob("*.jpg")):
-                _link(crop, target / merged_name(crop.name, k))
+                link_or_copy(crop, target / merged_name(crop.name, k))
                 counts[split] += 1
     summary = {"params": asdict(params), "scenes": scenes, "crops": counts,
                "seconds": round(time.perf_counter() - started, 1)}
@@ -127,13 +127,6 @@ def _check_plan(scene_dir: Path, plan: dict) -> None:
     if recorded.exists() and json.loads(recorded.read_text()) != json.loads(json.dumps(plan)):
         raise ValueError(f"{scene_dir}: was built with other parameters ({recorded}); use another "
                          "--out folder or remove it")
-
-
-def _link(src: Path, dst: Path) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:  # another file system: copy instead
-        shutil.copy2(src, dst)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
