@@ -15,7 +15,7 @@ The seed experiment, measured here end to end:
    shipped detector (``configs/demo/cams.yaml``, as ``make demo``; its boxes are computed once and
    read back for the three runs, :mod:`mtmc.detect.cache`);
 4. the base model on unseen identities (``data/reid_base/market`` when present) and training
-   times from ``runs/reid/<name>/train_log.csv`` when present.
+   times from ``runs/reid/{base,base_more,finetune}/train_log.csv`` when present.
 
 Nothing in the report is typed in by hand: every figure comes from this run.
 """
@@ -261,7 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"pipeline run with {cams.name}, ReID {name} ...", file=sys.stderr)
             report[key][name] = pipeline_run(model, name.split()[0], folder, cams)
     report["training"] = {name: training_time(REPO / "runs" / "reid" / d)
-                          for name, d in (("base", "base"), ("fine-tuned", "finetune"))}
+                          for name, d in (("base, first stage (240 people, from scratch)", "base"),
+                                          ("base, second stage (480 people)", "base_more"),
+                                          ("fine-tuned", "finetune"))}
     args.out.mkdir(parents=True, exist_ok=True)
     plot_distances(panels, args.out / "reid_finetune_distances.png")
     plot_id_switches(report["pipeline"], args.out / "reid_finetune_idsw.png",
