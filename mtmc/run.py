@@ -99,11 +99,13 @@ class Pipeline:
 
             self.embedder = OnnxEmbedder(config.reid)
             self.policy = EmbeddingPolicy(config.reid)
-        log.info("single-camera trackers: %s", (
-            "motion and the appearance gate of the tracker YAML (tracker.appearance, reid.model)"
-            if config.tracker.appearance and self.embedder is not None
-            else "motion only (" + ("no reid.model" if self.embedder is None
-                                    else "tracker.appearance: false") + ")"))
+        if self.embedder is None:
+            matching = "motion only (no reid.model)"
+        elif not config.tracker.appearance:
+            matching = "motion only (tracker.appearance: false)"
+        else:
+            matching = "motion and the appearance gate of the tracker YAML (tracker.appearance, reid.model)"
+        log.info("single-camera trackers: %s", matching)
         self.associator = GlobalAssociator(config.association)
         self.timer = StageTimer()
         self.counts = {"steps": 0, "frames": 0, "detections": 0, "embeddings": 0}

@@ -22,12 +22,13 @@ What this wrapper adds to ultralytics:
   and wrong types are errors naming the file and key. One extra key, ``buffer_fps``, makes
   ``track_buffer`` a duration: it is scaled by ``camera fps / buffer_fps``.
 - **Appearance gate (on by default).** With ``tracker.appearance: true`` in cams.yaml (the
-  default), an ``appearance_gate`` in the tracker YAML and a ``reid.model``, the pipeline embeds each camera's
-  confident detections before tracking (``EMBEDDING`` column) and the tracker refuses a match
-  whose detection looks unlike the track (cosine distance to the track's running mean embedding
-  above the gate; :func:`gate_by_appearance`). Motion alone hands a track to a neighbour when
-  people walk side by side and one hides the other; those swaps are what the global stage cannot
-  undo. Measured in the README, "Accuracy on simulated sites"; off for ground-truth boxes.
+  default), an ``appearance_gate`` in the tracker YAML and a ``reid.model``, the pipeline embeds
+  each camera's confident detections before tracking (``EMBEDDING`` column) and the tracker
+  refuses a match whose detection looks unlike the track (cosine distance to the track's running
+  mean embedding above the gate; :func:`gate_by_appearance`). Motion alone hands a track to a
+  neighbour when people walk side by side and one hides the other; those swaps are what the
+  global stage cannot undo. Measured in the README, "Accuracy on simulated sites"; off for
+  ground-truth boxes.
 - **No ReID or motion compensation by default.** BoT-SORT's own ReID must stay off (``with_reid:
   false``): appearance is embedded once per step for all cameras by :mod:`mtmc.embed`. Global
   motion compensation (``gmc_method``) is ``none`` for the fixed cameras this project targets; set
