@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from script_loader import load_script
 from tiny_scene import write_scene
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "scripts" / "accuracy_runs.py"
 BASE_REID = REPO / "models" / "reid" / "base.onnx"
 
 
 @pytest.fixture(scope="module")
 def accuracy_runs():
-    spec = importlib.util.spec_from_file_location("accuracy_runs", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("accuracy_runs")
 
 
 @pytest.mark.parametrize(("detector", "flag", "gated"), [

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from script_loader import load_script
 
 from mtmc.analysis import (
     SwitchRules,
@@ -18,8 +19,6 @@ from mtmc.analysis import (
 )
 from mtmc.eval import evaluate_floor, evaluate_run, read_rtls, read_world_gt
 from mtmc.viz.palette import id_color_bgr
-
-ROOT = Path(__file__).resolve().parents[1]
 
 N_FRAMES = 40
 FPS = 10.0
@@ -222,12 +221,7 @@ def test_strips_from_scene_video_and_run_boxes(tmp_path: Path) -> None:
 
 
 def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("id_switches",
-                                                  ROOT / "scripts" / "id_switches.py")
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = load_script("id_switches")
     gt_dir, run = _scene(tmp_path)
     assert cli.main(["--run", str(run), "--gt", str(gt_dir), "--no-strips"]) == 0
     assert "3 ID switches, 1 fragmentations" in capsys.readouterr().out

@@ -3,20 +3,15 @@ the markdown and the ID-switch figure); the measured run itself is the script's 
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "finetune_report.py"
+from script_loader import load_script
 
 
 @pytest.fixture(scope="module")
 def report_module():
-    spec = importlib.util.spec_from_file_location("finetune_report", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("finetune_report")
 
 
 def test_training_time_sums_epoch_seconds(report_module, tmp_path: Path) -> None:

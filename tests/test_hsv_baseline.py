@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -8,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 from pytest import approx
+from script_loader import load_script
 
 from mtmc.formats.market import market_path
 from mtmc.reid.baselines import (
@@ -16,8 +16,6 @@ from mtmc.reid.baselines import (
     hsv_histogram,
     hsv_histograms,
 )
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _solid(bgr: tuple[int, int, int], h: int = 16, w: int = 8) -> np.ndarray:
@@ -132,10 +130,7 @@ def test_hsv_histograms_unreadable(tmp_path: Path) -> None:
 
 
 def test_script(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = REPO / "scripts" / "hsv_baseline.py"
-    spec = importlib.util.spec_from_file_location("hsv_baseline", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("hsv_baseline")
     root = make_market(tmp_path / "market", COLOURS)
     assert module.main(["--data", str(root), "--out", str(tmp_path / "out")]) == 0
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())

@@ -8,24 +8,20 @@ They skip when ``../shared/data/pets2009-s2l1/`` is absent; CI has it.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from script_loader import load_script
 
 from mtmc.eval.motion import walking_speeds_mps
 
-REPO = Path(__file__).resolve().parents[1]
 STRETCH_FRAMES = 200
 
 
 def _load_script():
-    spec = importlib.util.spec_from_file_location("eval_pets", REPO / "scripts" / "eval_pets.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("eval_pets")
 
 
 eval_pets = _load_script()
