@@ -28,11 +28,13 @@ def test_renumbering_moves_people_only() -> None:
     assert renumbered_name("0012_c3s1_000040_00.jpg", 1000) == "1012_c3s1_000040_00.jpg"
     assert renumbered_name("0000_c3s1_000040_00.jpg", 1000) == "0000_c3s1_000040_00.jpg"
     assert renumbered_name("-1_c3s1_000040_00.jpg", 1000) == "-1_c3s1_000040_00.jpg"
+    assert renumbered_name("12_c3s1_40_0.png", 0) == "12_c3s1_40_0.png"  # as it is
+    assert renumbered_name("12_c3s1_40_0.png", 10) == "0022_c3s1_000040_00.png"
 
 
 def test_two_populations_share_no_identity(tmp_path: Path) -> None:
     a = market(tmp_path / "a", ["0001_c1s1_000001_00.jpg", "0730_c2s1_000005_00.jpg"],
-               query=["0801_c1s1_000010_00.jpg"], gallery=["0801_c2s1_000011_00.jpg"])
+               query=["0801_c1s1_000010_00.jpg"], gallery=["801_c2s1_11_0.jpg"])
     b = market(tmp_path / "b", ["0001_c1s1_000001_00.jpg", "0005_c12s1_000002_00.jpg"],
                query=["0801_c1s1_000099_00.jpg"], gallery=["0801_c1s1_000098_00.jpg"])
     out = tmp_path / "both"
@@ -44,6 +46,7 @@ def test_two_populations_share_no_identity(tmp_path: Path) -> None:
     assert (out / "bounding_box_train" / "0001_c1s1_000001_00.jpg").read_bytes() == \
         b"0001_c1s1_000001_00.jpg"  # the first folder keeps its ids
     assert (out / "query" / "0801_c1s1_000010_00.jpg").read_bytes() == b"0801_c1s1_000010_00.jpg"
+    assert (out / "bounding_box_test" / "801_c2s1_11_0.jpg").exists()  # evaluation names kept
     assert summary["train_ids"] == 4 and [t["id_offset"] for t in summary["train"]] == [0, 1000]
     assert json.loads((out / "merge.json").read_text()) == summary
 

@@ -27,7 +27,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from mtmc.formats.market import IMAGE_SUFFIXES, SPLIT_DIRS, format_market_name, parse_market_name
+from mtmc.formats.market import (
+    SPLIT_DIRS,
+    format_market_name,
+    parse_market_name,
+    read_market_folder,
+)
 
 __all__ = ["id_step", "link_or_copy", "merge_markets", "renumbered_name"]
 
@@ -52,16 +57,14 @@ def id_step(max_pid: int) -> int:
 
 
 def renumbered_name(name: str, offset: int) -> str:
-    """Crop ``name`` with its person id moved up by ``offset`` (distractors and junk unchanged)."""
+    """Crop ``name`` with its person id moved up by ``offset`` (distractors and junk unchanged;
+    offset 0 keeps the name as it is)."""
+    if offset == 0:
+        return name
     parsed = parse_market_name(name)
     pid = parsed.pid if parsed.pid <= 0 else parsed.pid + offset
-    return format_market_name(pid, parsed.camid, parsed.frame, seq=parsed.seq, n=parsed.n)
-
-
-def _crops(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        raise ValueError(f"{folder}: Market split folder not found")
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    renamed = format_market_name(pid, parsed.camid, parsed.frame, seq=parsed.seq, n=parsed.n)
+    return str(Path(renamed).with_suffix(Path(name).suffix))  # the image format stays
 
 
 def merge_markets(train: Sequence[Path], eval_root: Path, out: Path) -> dict:
@@ -74,30 +77,30 @@ def merge_markets(train: Sequence[Path], eval_root: Path, out: Path) -> dict:
     """
     if out.exists() and any(out.iterdir()):
         raise ValueError(f"{out}: exists and is not empty; remove it or choose another --out")
-    sources = [(Path(root), _crops(Path(root) / TRAIN)) for root in train]
-    pids = [parse_market_name(p.name).pid for _, crops in sources for p in crops]
-    step = id_step(max(pids, default=0))
-    renamed = [(crop, renumbered_name(crop.name, j * step))
-               for j, (_, crops) in enumerate(sources) for crop in crops]
-    train_ids = {parse_market_name(name).pid for _, name in renamed} - {0, -1}
-    evals = {split: _crops(Path(eval_root) / SPLIT_DIRS[split]) for split in EVAL_SPLITS}
-    shared = sorted({parse_market_name(p.name).pid for crops in evals.values() for p in crops}
-                    & train_ids)
+    sources = [read_market_folder(Path(root) / TRAIN, keep_junk=True) for root in train]
+    step = id_step(max((int(recs.pids.max()) for recs in sources if len(recs)), default=0))
+    offsets = [j * step for j in range(len(sources))]
+    train_ids = {int(pid) + offset for recs, offset in zip(sources, offsets, strict=True)
+                 for pid in recs.pids if pid > 0}
+    evals = {s: read_market_folder(Path(eval_root) / SPLIT_DIRS[s], keep_junk=True)
+             for s in EVAL_SPLITS}
+    shared = sorted({int(pid) for recs in evals.values() for pid in recs.pids} & train_ids)
     if shared:
         raise ValueError(f"{eval_root}: evaluation identities {shared[:5]} (of {len(shared)}) are "
                          "also training identities after renumbering; evaluate on a folder whose "
                          "people no training folder has")
-    for folder, crops in ((TRAIN, renamed),
-                          *((SPLIT_DIRS[s], [(p, p.name) for p in evals[s]]) for s in EVAL_SPLITS)):
-        target = out / folder
+    copies = [(out / TRAIN, recs, offset) for recs, offset in zip(sources, offsets, strict=True)]
+    copies += [(out / SPLIT_DIRS[s], evals[s], 0) for s in EVAL_SPLITS]
+    for target, recs, offset in copies:
         target.mkdir(parents=True, exist_ok=True)
-        for src, name in crops:
-            link_or_copy(src, target / name)
+        for src in map(Path, recs.paths):
+            link_or_copy(src, target / renumbered_name(src.name, offset))
     summary = {
-        "train": [{"folder": str(root), "crops": len(crops), "id_offset": j * step}
-                  for j, (root, crops) in enumerate(sources)],
+        "train": [{"folder": str(root), "crops": len(recs), "id_offset": offset}
+                  for root, recs, offset in zip(train, sources, offsets, strict=True)],
         "eval": str(eval_root),
-        "crops": {"train": len(renamed), **{s: len(evals[s]) for s in EVAL_SPLITS}},
+        "crops": {"train": sum(len(recs) for recs in sources),
+                  **{s: len(evals[s]) for s in EVAL_SPLITS}},
         "train_ids": len(train_ids),
     }
     (out / "merge.json").write_text(json.dumps(summary, indent=2) + "\n")
