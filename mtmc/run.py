@@ -104,7 +104,7 @@ class Pipeline:
         elif not config.tracker.appearance:
             matching = "motion only (tracker.appearance: false)"
         else:
-            matching = "motion and the appearance gate of the tracker YAML (tracker.appearance, reid.model)"
+            matching = "motion and appearance (the tracker YAML's appearance_gate; tracker.appearance)"
         log.info("single-camera trackers: %s", matching)
         self.associator = GlobalAssociator(config.association)
         self.timer = StageTimer()

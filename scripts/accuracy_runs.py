@@ -203,12 +203,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=ROOT / "data" / "accuracy", help="scene folders")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "accuracy", help="run folders")
     args = ap.parse_args(argv)
+    # the gate needs embeddings, and ground-truth boxes always track by motion alone
+    gate_possible = args.reid_model is not None and args.detector != "gt"
+    gated = gate_possible and args.tracker_appearance
     tag = args.tag or "_".join(
         [args.detector]
         + ([f"w{args.appearance_weight:g}"] if args.appearance_weight is not None else [])
         + (["reid"] if args.reid_model is not None else [])
-        + (["nogate"] if args.reid_model is not None and args.detector != "gt"
-           and not args.tracker_appearance else [])
+        + (["nogate"] if gate_possible and not gated else [])
     )
     rows: dict[str, dict[str, float]] = {}
     runs: dict[str, Any] = {}
@@ -246,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         **({"detector_weights": str(args.detector_weights), "imgsz": args.imgsz,
             "detections_cached": not args.no_cache} if args.detector == "yolo" else {}),
         "reid_model": str(args.reid_model) if args.reid_model else None,
-        "tracker_appearance": bool(args.tracker_appearance and args.reid_model and args.detector != "gt"),
+        "tracker_appearance": gated,
         "cameras": args.cameras, "people": args.people, "seconds": args.seconds,
         "max_frames": args.max_frames, "table": rows, "runs": runs,
     }

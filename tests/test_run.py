@@ -104,7 +104,7 @@ def test_embeddings_reach_the_trackers_only_with_tracker_appearance(
     (lambda c: None, "motion only (no reid.model)"),
     (lambda c: c.update(reid={"model": str(BASE_REID), "device": "cpu"}, tracker={"appearance": False}),
      "motion only (tracker.appearance: false)"),
-    (lambda c: c.update(reid={"model": str(BASE_REID), "device": "cpu"}), "the appearance gate"),
+    (lambda c: c.update(reid={"model": str(BASE_REID), "device": "cpu"}), "motion and appearance"),
 ], ids=["no-reid", "appearance-off", "default-with-reid"])
 def test_the_log_says_how_the_trackers_match(
     scene: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, change, expected: str

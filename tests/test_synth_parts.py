@@ -257,6 +257,7 @@ def test_body_stands_on_the_floor_and_swings_its_legs_when_walking():
 def test_pipeline_models_prefer_shipped_models(tmp_path):
     assert pipeline_models(tmp_path) == {  # exact boxes: the residual check set for them
         "detector": {"backend": "file", "file_pattern": "gt/{camera}.txt"},
+        "tracker": {"appearance": False},
         "association": {"unbind_residual_m": 0.45},
         "reid": {"model": None},
     }
@@ -272,7 +273,7 @@ def test_pipeline_models_prefer_shipped_models(tmp_path):
     }
     assert got["reid"] == {"model": str((tmp_path / "models/reid/base.onnx").resolve()),
                            "min_height_px": 32}
-    assert "association" not in got  # the defaults suit the shipped models
+    assert "association" not in got and "tracker" not in got  # the defaults suit the shipped models
 
 
 def test_cams_yaml_has_relative_paths(tmp_path):

@@ -72,13 +72,14 @@ SHIPPED_DETECTOR_IMAGE_SIZE_PX = 640
 
 
 def pipeline_models(repo_root: Path = REPO_ROOT) -> dict[str, dict]:
-    """The ``detector`` and ``reid`` sections of a scene's cams.yaml (and ``association`` when
-    the detections are exact).
+    """The ``detector`` and ``reid`` sections of a scene's cams.yaml (and ``tracker`` and
+    ``association`` when the detections are exact).
 
     The project's shipped models when they exist (``models/detector/person.pt`` with the yolo
     backend at ``SHIPPED_DETECTOR_IMAGE_SIZE_PX``, ``models/reid/base.onnx``), else the scene's own
     ground-truth boxes (backend ``file``, with the association's residual check set for exact
-    boxes) and no appearance model. With the ReID model, crops from 32 px tall are embedded (the
+    boxes and the trackers by motion alone, as in ``configs/demo/cams_gt_boxes.yaml``) and no
+    appearance model. With the ReID model, crops from 32 px tall are embedded (the
     simulator's people are 30-120 px tall at 960x540).
     """
     detector_weights = repo_root / "models" / "detector" / "person.pt"
@@ -92,6 +93,8 @@ def pipeline_models(repo_root: Path = REPO_ROOT) -> dict[str, dict]:
     else:
         sections = {
             "detector": {"backend": "file", "file_pattern": "gt/{camera}.txt"},
+            # exact boxes include people mostly hidden behind others: motion-only local tracks
+            "tracker": {"appearance": False},
             "association": {"unbind_residual_m": EXACT_BOXES_UNBIND_RESIDUAL_M},
         }
     sections["reid"] = (
