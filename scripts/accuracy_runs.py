@@ -17,6 +17,10 @@ left out by the file detector) as detections, with ``association.unbind_residual
 boxes (``EXACT_BOXES_UNBIND_RESIDUAL_M``); ``yolo`` runs the shipped person detector
 (``--detector-weights``, default ``models/detector/person.pt``, at ``--imgsz``, default
 ``SHIPPED_DETECTOR_IMAGE_SIZE_PX``); ``scene`` keeps the detector of the scene's own cams.yaml.
+``yolo-exact`` is a diagnostic: the cached yolo detections, each one that matches a ground-truth
+box (IoU >= 0.5) replaced by that box (:func:`mtmc.detect.cache.snap_to_ground_truth`). Between
+``yolo``, ``yolo-exact`` and ``gt`` the accuracy lost to the detector splits into what its box
+placement costs and what its missed people cost.
 ``--appearance-weight`` overrides ``association.appearance_weight`` (0: geometry only),
 ``--reid-model`` sets ``reid.model`` (an ONNX embedder).
 
@@ -46,7 +50,7 @@ from mtmc.config import (
     load_cams,
     to_public,
 )
-from mtmc.detect.cache import cached_detector
+from mtmc.detect.cache import cached_detector, snapped_detector
 from mtmc.run import run
 from mtmc.synth.output import SCENE_REID_MIN_HEIGHT_PX, SHIPPED_DETECTOR_IMAGE_SIZE_PX
 
@@ -131,16 +135,21 @@ def configure(
         config = replace(config, detector=DetectorConfig(backend="file", file_pattern=gt_pattern),
                          association=replace(config.association,
                                              unbind_residual_m=EXACT_BOXES_UNBIND_RESIDUAL_M))
-    elif detector == "yolo":
+    elif detector in ("yolo", "yolo-exact"):
         if not detector_weights.is_file():
             raise ValueError(f"--detector-weights {detector_weights}: file not found")
         yolo = DetectorConfig(backend="yolo", weights=detector_weights.resolve(), image_size_px=imgsz)
         if cache is None:
+            if detector == "yolo-exact":
+                raise ValueError("--detector yolo-exact snaps the cached detections: drop --no-cache")
             config = replace(config, detector=yolo)
         else:
             config = replace(config, detector=cached_detector(scene, config, yolo, cache))
+            if detector == "yolo-exact":
+                cams = [cam.id for cam in config.cameras]
+                config = replace(config, detector=snapped_detector(scene, cams, config.detector))
     elif detector != "scene":
-        raise ValueError(f"--detector must be gt, yolo or scene, got {detector!r}")
+        raise ValueError(f"--detector must be gt, yolo, yolo-exact or scene, got {detector!r}")
     config = replace(config, tracker=replace(config.tracker, appearance=tracker_appearance))
     if appearance_weight is not None:
         config = replace(
@@ -181,9 +190,10 @@ def format_rows(rows: dict[str, dict[str, float]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS))
-    ap.add_argument("--detector", choices=("gt", "yolo", "scene"), default="gt",
+    ap.add_argument("--detector", choices=("gt", "yolo", "yolo-exact", "scene"), default="gt",
                     help="gt: ground-truth boxes as detections; yolo: the shipped detector; "
-                    "scene: the scene's cams.yaml detector")
+                    "yolo-exact: its detections snapped to the ground-truth boxes they match "
+                    "(a diagnostic); scene: the scene's cams.yaml detector")
     ap.add_argument("--detector-weights", type=Path, default=DEFAULT_DETECTOR)
     ap.add_argument("--imgsz", type=int, default=SHIPPED_DETECTOR_IMAGE_SIZE_PX, help="yolo inference size, px")
     ap.add_argument("--no-cache", action="store_true",
@@ -246,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     record = {
         "tag": tag, "detector": args.detector, "appearance_weight": args.appearance_weight,
         **({"detector_weights": str(args.detector_weights), "imgsz": args.imgsz,
-            "detections_cached": not args.no_cache} if args.detector == "yolo" else {}),
+            "detections_cached": not args.no_cache} if args.detector.startswith("yolo") else {}),
         "reid_model": str(args.reid_model) if args.reid_model else None,
         "tracker_appearance": gated,
         "cameras": args.cameras, "people": args.people, "seconds": args.seconds,
