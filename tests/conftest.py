@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +29,18 @@ def no_network() -> Iterator[list[str]]:
         mp.setattr(socket.socket, "connect", refuse)
         yield attempts
     assert attempts == [], f"ultralytics tried to reach the network: {attempts}"
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """One torch thread for the test: tiny tensors on a shared 2-core machine stall in OpenMP.
+
+    Use it as ``pytestmark = pytest.mark.usefixtures("one_thread")``.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 PETS_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "pets2009-s2l1"

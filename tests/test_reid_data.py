@@ -18,14 +18,7 @@ from mtmc.reid.data import (
 )
 from mtmc.reid.spec import IMAGENET_MEAN, IMAGENET_STD, AugmentSpec
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread avoids OpenMP stalls on a shared 2-core machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_relabel() -> None:

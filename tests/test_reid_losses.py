@@ -15,14 +15,7 @@ from mtmc.reid.losses import (
 )
 from mtmc.reid.spec import LossSpec
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread avoids OpenMP stalls on a shared 2-core machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_label_smoothing_hand_computed() -> None:

@@ -17,14 +17,7 @@ from mtmc.reid.model import (
 )
 from mtmc.reid.spec import ModelSpec, load_spec
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread avoids OpenMP stalls on a shared 2-core machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_osnet_lite_shapes_train_and_eval() -> None:

@@ -15,13 +15,7 @@ from mtmc.reid.train import _load_init, lr_factor, main, train
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs" / "reid").glob("*.yaml"))
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread avoids OpenMP stalls on a shared 2-core machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -246,8 +246,9 @@ class TrainSpec:
         threads: CPU threads for torch; ``None`` uses the cores this process may run on.
         eval_every: evaluate on query/gallery every this many epochs and log rank-1 / mAP
             (0 = never; the final evaluation is ``python -m mtmc.reid.evaluate``).
-        init: optional checkpoint to start from (fine-tuning); the ``--init`` option overrides
-            it. Its classifier is dropped when the identity count differs.
+        init: optional checkpoint (``.pt``) or ONNX export (``.onnx``) to start from
+            (fine-tuning); the ``--init`` option overrides it. Its classifier is dropped when the
+            identities differ (an ONNX export has none).
         dataset: optional Market-1501 folder; the ``--data`` option overrides it.
     """
 

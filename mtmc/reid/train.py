@@ -3,9 +3,9 @@
 What one run does (all settings in the spec, :mod:`mtmc.reid.spec`):
 
 1. read ``bounding_box_train/`` and map identities to class labels;
-2. build the model (backbone + BNNeck), optionally initialised from a checkpoint (``--init``:
-   fine-tuning; the classifier is kept only when that checkpoint was trained on the same
-   identities, else re-initialised);
+2. build the model (backbone + BNNeck), optionally initialised from a checkpoint or an ONNX
+   export such as ``models/reid/base.onnx`` (``--init``: fine-tuning; the classifier is kept
+   only when that checkpoint was trained on the same identities, else re-initialised);
 3. each epoch: P x K batches, augmentation, ID + triplet + center loss, Adam (and SGD for the
    centers), warmup + step learning rate, float16 autocast on CUDA;
 4. after each epoch: ``OUT/last.pt`` (everything needed to resume: weights, optimisers,
@@ -161,7 +161,7 @@ def _train(spec: TrainSpec, out: Path, data_dir: str | Path | None, init: str | 
         start_epoch = int(ckpt["epoch"])
         LOG.info("resuming %s after epoch %d", last_path, start_epoch)
     elif init is not None:
-        _load_init(model, Path(init), spec, classes)
+        _load_init(model, Path(init), spec, classes, train_recs.paths)
     out.mkdir(parents=True, exist_ok=True)
     _prepare_log(log_path, start_epoch)
 
@@ -311,7 +311,14 @@ def _check_resumable(ckpt: dict[str, Any], spec: TrainSpec, classes: np.ndarray,
                          "bounding_box_train/; use another --out folder or --no-resume")
 
 
-def _load_init(model: ReIDModel, path: Path, spec: TrainSpec, classes: np.ndarray) -> None:
+def _load_init(model: ReIDModel, path: Path, spec: TrainSpec, classes: np.ndarray,
+               crop_paths: Sequence[str] | np.ndarray = ()) -> None:
+    """Start from a checkpoint (``.pt``) or an ONNX export (``.onnx``, BatchNorms rebuilt from
+    ``crop_paths``, see :mod:`mtmc.reid.onnx_import`); the classifier is kept only when the
+    checkpoint was trained on the same identities."""
+    if path.suffix.lower() == ".onnx":
+        _load_onnx_init(model, path, spec, crop_paths)
+        return
     ckpt = read_checkpoint(path)
     for key in ("backbone", "width", "embedding_dim"):
         if ckpt["model"].get(key) != getattr(spec.model, key):
@@ -328,9 +335,47 @@ def _load_init(model: ReIDModel, path: Path, spec: TrainSpec, classes: np.ndarra
     if missing or unexpected:
         raise ValueError(f"{path}: weights do not fit the model (missing {missing[:3]}, "
                          f"unexpected {unexpected[:3]})")
-    if [int(v) for v in ckpt.get("input_size_hw", [])] != list(spec.data.input_size_hw):
+    _warn_input_size(path, ckpt.get("input_size_hw", []), spec)
+
+
+_ONNX_CALIBRATION_CROPS = 256  # training crops that set the rebuilt BatchNorms' statistics
+
+
+def _load_onnx_init(model: ReIDModel, path: Path, spec: TrainSpec,
+                    crop_paths: Sequence[str] | np.ndarray) -> None:
+    from mtmc.reid.data import normalize, read_crop_rgb
+    from mtmc.reid.onnx_import import load_onnx_weights, read_onnx_metadata
+
+    meta = read_onnx_metadata(path)
+    for key, have in (("backbone", spec.model.backbone),
+                      ("embedding_dim", spec.model.embedding_dim)):
+        if key in meta and meta[key] != have:
+            raise ValueError(f"{path}: --init model has model.{key}={meta[key]!r} but the spec "
+                             f"has {have!r}; make them match")
+    for key in ("mean", "std"):
+        if key in meta and not np.allclose(meta[key], getattr(spec.data, key)):
+            LOG.warning("init %s was trained with %s %s, this run uses %s", path, key,
+                        list(meta[key]), list(getattr(spec.data, key)))
+    _warn_input_size(path, meta.get("input_size_hw", []), spec)
+    if len(crop_paths) == 0:
+        raise ValueError(f"{path}: an ONNX --init needs training crops to rebuild its "
+                         "BatchNorm statistics")
+    pick = np.unique(np.linspace(0, len(crop_paths) - 1,
+                                 min(len(crop_paths), _ONNX_CALIBRATION_CROPS)).round().astype(int))
+    crops = np.stack([read_crop_rgb(str(crop_paths[i]), spec.data.input_size_hw) for i in pick])
+    x = normalize(torch.from_numpy(crops).permute(0, 3, 1, 2).contiguous(), spec.data.mean,
+                  spec.data.std)
+    report = load_onnx_weights(model, path, x)
+    LOG.info("init %s: ONNX weights loaded, %d BatchNorms rebuilt from %d training crops "
+             "(max abs difference to ONNX Runtime %.2g); classifier initialised for %d "
+             "identities", path, report["folded_bn"], len(pick), report["max_abs_diff"],
+             model.num_classes)
+
+
+def _warn_input_size(path: Path, trained_hw: Sequence[int], spec: TrainSpec) -> None:
+    if trained_hw and [int(v) for v in trained_hw] != list(spec.data.input_size_hw):
         LOG.warning("init %s was trained at %s pixels, this run uses %s", path,
-                    ckpt.get("input_size_hw"), list(spec.data.input_size_hw))
+                    list(trained_hw), list(spec.data.input_size_hw))
 
 
 def _quick_eval(model: ReIDModel, split: MarketSplit, spec: TrainSpec,
@@ -389,7 +434,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=None,
                     help="Market-1501 folder (default: the spec's 'dataset')")
     ap.add_argument("--init", type=Path, default=None,
-                    help="checkpoint to fine-tune from (default: the spec's 'init')")
+                    help="model to fine-tune from: a checkpoint (.pt) or an ONNX export of the "
+                         "same architecture, such as models/reid/base.onnx (default: the "
+                         "spec's 'init')")
     ap.add_argument("--out", type=Path, default=None,
                     help="output folder (default runs/reid/<spec name>)")
     group = ap.add_mutually_exclusive_group()
