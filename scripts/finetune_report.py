@@ -15,7 +15,7 @@ The seed experiment, measured here end to end:
    shipped detector (``configs/demo/cams.yaml``, as ``make demo``; its boxes are computed once and
    read back for the three runs, :mod:`mtmc.detect.cache`);
 4. the base model on unseen identities (``data/reid_base/market`` when present) and training
-   times from ``runs/reid/{base,base_more,finetune}/train_log.csv`` when present.
+   times from ``runs/reid/{base,base_more,base_pop3,finetune}/train_log.csv`` when present.
 
 Nothing in the report is typed in by hand: every figure comes from this run.
 """
@@ -206,6 +206,10 @@ def write_markdown(path: Path, r: dict[str, Any]) -> None:
         for name, t in times.items():
             lines.append(f"| {name} | {t['epochs']} | {t['minutes']} | {t['images_per_s']} |")
         lines.append("")
+        missing = [k for k, v in r["training"].items() if not v]
+        if missing:
+            lines += [f"Not trained on this machine (no `train_log.csv` under `runs/reid/`; the "
+                      f"README gives their times): {'; '.join(missing)}.", ""]
     path.write_text("\n".join(lines))
 
 
@@ -263,6 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report["training"] = {name: training_time(REPO / "runs" / "reid" / d)
                           for name, d in (("base, first stage (240 people, from scratch)", "base"),
                                           ("base, second stage (480 people)", "base_more"),
+                                          ("base, third stage (880 people)", "base_pop3"),
                                           ("fine-tuned", "finetune"))}
     args.out.mkdir(parents=True, exist_ok=True)
     plot_distances(panels, args.out / "reid_finetune_distances.png")
