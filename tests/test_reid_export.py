@@ -56,7 +56,8 @@ def test_export_parity_metadata_dynamic_batch(checkpoint: Path, tmp_path: Path) 
     assert meta["mtmc.input_hw"] == "64,32" and meta["mtmc.color_order"] == "rgb"
     assert parse_metadata(meta) == {"input_size_hw": (64, 32), "color_order": "rgb",
                                     "mean": (0.5, 0.4, 0.3), "std": (0.2, 0.25, 0.3),
-                                    "embedding_dim": 32, "normalized": False}
+                                    "embedding_dim": 32, "normalized": False,
+                                    "backbone": "osnet_lite"}
     # another batch size than the traced one, against torch
     model, _ = load_model(checkpoint)
     x = torch.randn(5, 3, 64, 32)

@@ -18,7 +18,7 @@ The ONNX model:
   ``mtmc.std``         ``0.229,0.224,0.225``    per-channel std on 0..1 pixels
   ``mtmc.embedding_dim`` ``256``                output length D
   ``mtmc.normalized``  ``false``                whether the output is already L2-normalised
-  ``mtmc.backbone``    ``osnet_lite``           architecture, for people reading the file
+  ``mtmc.backbone``    ``osnet_lite``           architecture (an ONNX ``--init`` checks it)
   ``mtmc.precision``   ``fp32`` or ``fp16``     weight precision (inputs/outputs stay float32)
   ==================== ======================== =============================================
 
@@ -202,6 +202,8 @@ def parse_metadata(meta: Mapping[str, str]) -> dict[str, Any]:
         out["embedding_dim"] = int(meta[META_EMBEDDING_DIM])
     if META_NORMALIZED in meta:
         out["normalized"] = meta[META_NORMALIZED].strip().lower() == "true"
+    if META_BACKBONE in meta:
+        out["backbone"] = meta[META_BACKBONE].strip()
     return out
 
 

@@ -46,19 +46,14 @@ __all__ = ["load_onnx_weights", "read_onnx_metadata"]
 
 
 def read_onnx_metadata(path: str | Path) -> dict[str, Any]:
-    """The ``mtmc.*`` metadata of an ONNX export, decoded (see :func:`parse_metadata`), plus
-    ``backbone`` when stored.
+    """The ``mtmc.*`` metadata of an ONNX export, decoded by :func:`parse_metadata`.
 
     Raises:
         ValueError: the file is missing or not an ONNX model.
     """
     onnx = _import_onnx()
     proto = _load_proto(onnx, Path(path))
-    meta = {p.key: p.value for p in proto.metadata_props}
-    out = parse_metadata(meta)
-    if "mtmc.backbone" in meta:
-        out["backbone"] = meta["mtmc.backbone"]
-    return out
+    return parse_metadata({p.key: p.value for p in proto.metadata_props})
 
 
 def load_onnx_weights(model: ReIDModel, onnx_path: str | Path,
@@ -219,7 +214,8 @@ def _run_hooked(model: nn.Module, x: torch.Tensor, hooks: list[tuple[nn.Module, 
 def _fold_following_bn(node: Any, w: np.ndarray, b: np.ndarray | None,
                        consumers: dict[str, list[Any]], weights: dict[str, np.ndarray]
                        ) -> tuple[np.ndarray, np.ndarray | None]:
-    """An export without constant folding keeps Conv -> BatchNormalization: fold it here."""
+    """Fold a BatchNormalization that directly follows the Conv in the graph (our exporter folds
+    them itself; other exporters may keep them)."""
     after = consumers.get(node.output[0], [])
     if len(after) != 1 or after[0].op_type != "BatchNormalization":
         return w, b
