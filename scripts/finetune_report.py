@@ -15,7 +15,8 @@ The seed experiment, measured here end to end:
    shipped detector (``configs/demo/cams.yaml``, as ``make demo``; its boxes are computed once and
    read back for the three runs, :mod:`mtmc.detect.cache`);
 4. the base model on unseen identities (``data/reid_base/market`` when present) and training
-   times from ``runs/reid/{base,base_more,base_pop3,finetune}/train_log.csv`` when present.
+   times from ``runs/reid/{base,base_more,base_pop3,base_pop4,finetune}/train_log.csv`` when
+   present.
 
 Nothing in the report is typed in by hand: every figure comes from this run.
 """
@@ -268,6 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                           for name, d in (("base, first stage (240 people, from scratch)", "base"),
                                           ("base, second stage (480 people)", "base_more"),
                                           ("base, third stage (880 people)", "base_pop3"),
+                                          ("base, fourth stage (1,280 people)", "base_pop4"),
                                           ("fine-tuned", "finetune"))}
     args.out.mkdir(parents=True, exist_ok=True)
     plot_distances(panels, args.out / "reid_finetune_distances.png")
