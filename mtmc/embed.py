@@ -365,7 +365,10 @@ class EmbeddingPolicy:
         self._tracks.clear()
         self._last_frame = None
 
-    def select(self, dets: Detections, frame: int, image_sizes: Mapping[str, tuple[int, int]]) -> np.ndarray:
+    def select(
+        self, dets: Detections, frame: int, image_sizes: Mapping[str, tuple[int, int]],
+        embedded: np.ndarray | None = None,
+    ) -> np.ndarray:
         """(N,) bool mask of the rows to embed now; marks them as embedded at ``frame``.
 
         Args:
@@ -373,6 +376,9 @@ class EmbeddingPolicy:
                 column or meta).
             frame: the step's frame number.
             image_sizes: camera id -> (width, height) of its image.
+            embedded: optional (N,) bool, rows whose embedding this step already has (the
+                trackers' appearance gate embeds confident boxes every frame). They cost
+                nothing, so they are selected whenever eligible, whatever ``every_n_frames``.
         """
         if self._last_frame is not None and frame < self._last_frame:
             self.reset()
@@ -399,7 +405,8 @@ class EmbeddingPolicy:
                     continue
                 state = self._tracks.setdefault((cam, tid), [frame, None])
                 state[0] = frame
-                if eligible[i] and (state[1] is None or frame - state[1] >= self.every_n_frames):
+                due = state[1] is None or frame - state[1] >= self.every_n_frames
+                if eligible[i] and (due or (embedded is not None and embedded[i])):
                     state[1] = frame
                     mask[i] = True
         return mask

@@ -174,14 +174,15 @@ class Pipeline:
             return
         sizes = {c: (f.image_bgr.shape[1], f.image_bgr.shape[0]) for c, f in frames.items()}
         frame_no = max(f.frame for f in frames.values())
-        mask = self.policy.select(dets, frame_no, sizes)
         known = dets.data.pop(EMBEDDING, None)
+        have = None if known is None else np.isfinite(known).all(axis=1)
+        mask = self.policy.select(dets, frame_no, sizes, embedded=have)
         if not mask.any():
             return
         column = np.full((n, self.embedder.dim), np.nan, dtype=np.float32)
         need = mask.copy()
-        if known is not None:
-            have = mask & np.isfinite(known).all(axis=1)
+        if known is not None and have is not None:
+            have &= mask
             column[have] = known[have]
             need &= ~have
         if need.any():

@@ -269,6 +269,19 @@ def test_policy_embeds_each_track_once_every_n_frames() -> None:
     assert chosen == [1, 4, 7, 10]
 
 
+def test_policy_takes_every_eligible_row_already_embedded() -> None:
+    # The trackers' appearance gate embedded rows 0, 1 and 2 this step: they cost nothing, so
+    # the policy takes them each frame, except the one cut by the border (row 1); row 3 has no
+    # embedding and waits for its turn (every 3 frames), counted from its own last selection.
+    policy = EmbeddingPolicy(ReidConfig(every_n_frames=3, min_height_px=48))
+    dets = dets_on("cam1", [[100, 100, 140, 200], [0, 100, 40, 200], [200, 100, 240, 200],
+                            [300, 100, 340, 200]], [1, 2, 3, 4])
+    free = np.array([True, True, True, False])
+    picks = [policy.select(dets, f, SIZES, embedded=free).tolist() for f in range(1, 5)]
+    assert picks == [[True, False, True, True], [True, False, True, False],
+                     [True, False, True, False], [True, False, True, True]]
+
+
 def test_policy_skips_small_truncated_and_untracked_rows() -> None:
     policy = EmbeddingPolicy(ReidConfig(every_n_frames=5, min_height_px=48))
     boxes = [
