@@ -341,6 +341,23 @@ def test_swap_of_people_walking_side_by_side_is_repaired_by_appearance(
         assert len(set(conflicts)) > 20
 
 
+@pytest.mark.parametrize(("margin", "released"), [(0.5, False), (0.3, True)])
+def test_look_within_the_margin_of_its_own_track_is_not_held_against_a_tracklet(
+    margin: float, released: bool
+) -> None:
+    # As above, but the two people look alike: cosine distance 1 - 0.6 = 0.4 between their
+    # embeddings. Within appearance_margin that is a person's own scatter, so the swap cannot be
+    # told from noise and stays; with a margin below 0.4 it is released and repaired.
+    alike = {1: np.array([1.0, 0.0, 0, 0], np.float32), 2: np.array([0.6, 0.8, 0, 0], np.float32)}
+    people = {1: walk((0, 2), (1.0, 0)), 2: walk((0, 2.6), (1.0, 0))}
+    lid = lambda cam, pid, t: (3 - pid) if cam == "a" and t >= 3 else pid  # noqa: E731
+    cfg = AssociationConfig(tentative_s=0.3, appearance_margin=margin)
+    hist, assoc = run(people, {"a": everywhere, "b": everywhere}, 6, alike, local_id=lid,
+                      conflicts=[], config=cfg)
+    held = {o.global_id: o.cams for o in assoc.objects()}[hist[1][0]]
+    assert held == ({"a": 2, "b": 1} if released else {"a": 1, "b": 1})
+
+
 def test_fused_position_and_velocity() -> None:
     hist, assoc = run({1: walk((0, 0), (1.0, 0.5))}, {"a": everywhere, "b": everywhere}, 4, APPEAR)
     (obj,) = assoc.objects()
