@@ -181,7 +181,7 @@ class Pipeline:
             return
         column = np.full((n, self.embedder.dim), np.nan, dtype=np.float32)
         need = mask.copy()
-        if known is not None and have is not None:
+        if have is not None:  # the trackers' embeddings, reused
             have &= mask
             column[have] = known[have]
             need &= ~have

@@ -23,6 +23,7 @@ from mtmc.associate.online import (
     MERGE_RULES,
     RESIDUAL_TAU_S,
     GlobalTrack,
+    _predict,
 )
 from mtmc.config import EXACT_BOXES_UNBIND_RESIDUAL_M, AssociationConfig
 from mtmc.types import CAMERA_ID, EMBEDDING, FLOOR_XY, Detections
@@ -356,6 +357,19 @@ def test_look_within_the_margin_of_its_own_track_is_not_held_against_a_tracklet(
                       conflicts=[], config=cfg)
     held = {o.global_id: o.cams for o in assoc.objects()}[hist[1][0]]
     assert held == ({"a": 2, "b": 1} if released else {"a": 1, "b": 1})
+
+
+def test_batch_prediction_equals_each_track_s_own() -> None:
+    # _predict (floor check, cost matrix) is GlobalTrack.predict for many tracks at once: seen
+    # now, 0.4 s ago (extrapolated), and 3 s ago (extrapolation stops at MAX_EXTRAPOLATION_S).
+    tracks = [GlobalTrack(1, 2.0, 3.0, last_t=10.0, first_t=0.0, vx_mps=1.0, vy_mps=-0.5),
+              GlobalTrack(2, 0.0, 0.0, last_t=9.6, first_t=0.0, vx_mps=0.5, vy_mps=1.0),
+              GlobalTrack(3, 5.0, 5.0, last_t=7.0, first_t=0.0, vx_mps=-1.0, vy_mps=0.0)]
+    pred, gap = _predict(tracks, 10.0)
+    np.testing.assert_allclose(pred, [g.predict(10.0) for g in tracks])
+    np.testing.assert_allclose(pred, [[2.0, 3.0], [0.2, 0.4], [5.0 - MAX_EXTRAPOLATION_S, 5.0]])
+    assert gap.tolist() == pytest.approx([0.0, 0.4, 3.0])
+    assert _predict([], 10.0)[0].shape == (0, 2)
 
 
 def test_fused_position_and_velocity() -> None:

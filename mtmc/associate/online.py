@@ -429,8 +429,8 @@ class GlobalAssociator:
         cfg = self.config
         if cfg.appearance_weight == 0:
             return []
-        fresh = [tr for tr in bound if tr.embedded_t == t_s and tr.last_embedding is not None
-                 and self.globals[tr.global_id].appearance is not None]
+        fresh = [tr for tr in bound
+                 if tr.embedded_t == t_s and self.globals[tr.global_id].appearance is not None]
         if not fresh:
             return []
         emb = np.array([tr.last_embedding for tr in fresh])
