@@ -247,6 +247,8 @@ class AssociationConfig:
         max_age_s: a global track unseen for this long is retired.
         tentative_s: a new tracklet waits this long for a match before it starts a new global id.
             Longer lets another camera confirm a new person; shorter reports new people sooner.
+            New tracklets of two cameras on one spot away from every global track do not wait
+            (``mtmc.associate.online.NEW_PERSON_CLEARANCE_M``).
         max_appearance_distance: cosine distance above which a tracklet can never join a global
             track (and an embedding of a bound one counts against it, as in the swap check of
             :mod:`mtmc.associate.online`). Depends on the ReID model: set it above the model's

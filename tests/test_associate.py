@@ -21,8 +21,11 @@ from mtmc.associate.online import (
     APPEARANCE_STRIKES,
     MAX_EXTRAPOLATION_S,
     MERGE_RULES,
+    POSITION_ALPHA,
     RESIDUAL_TAU_S,
     GlobalTrack,
+    Tracklet,
+    _core,
     _predict,
 )
 from mtmc.config import EXACT_BOXES_UNBIND_RESIDUAL_M, AssociationConfig
@@ -292,6 +295,19 @@ def test_tentative_period_delays_a_new_id() -> None:
     assert len(hist[1]) == 20 - 5  # steps 0..4 are tentative
 
 
+def test_new_person_two_cameras_agree_on_is_reported_at_once() -> None:
+    # Two cameras see a new person on the same spot, away from every known track: no wait.
+    cfg = AssociationConfig(tentative_s=0.5)
+    hist, _ = run({1: walk((5, 5), (0.0, 0))}, {"a": everywhere, "b": everywhere}, 2, APPEAR,
+                  config=cfg)
+    assert len(hist[1]) == 20
+    # Near a known track (1.8 m: outside its floor gate, within the clearance) they wait.
+    people = {1: walk((5, 5), (0.0, 0)), 2: walk((6.8, 5), (0.0, 0), t0=1.0)}
+    cams = {"a": lambda x, y: x < 5.5, "b": lambda x, y: x > 5.5, "c": lambda x, y: x > 5.5}
+    hist, _ = run(people, cams, 3, APPEAR, config=cfg)
+    assert len(hist[1]) == 30 - 5 and len(hist[2]) == 20 - 5
+
+
 def test_local_tracker_swap_is_repaired() -> None:
     # Two people 3 m apart walk in parallel; camera a's tracker swaps their local ids at t = 3 s.
     people = {1: walk((0, 2), (1.0, 0)), 2: walk((0, 5), (1.0, 0))}
@@ -378,6 +394,33 @@ def test_fused_position_and_velocity() -> None:
     t = 3.9
     assert obj.x_m == pytest.approx(t * 1.0, abs=0.05) and obj.y_m == pytest.approx(t * 0.5, abs=0.05)
     assert obj.vx_mps == pytest.approx(1.0, abs=0.05) and obj.vy_mps == pytest.approx(0.5, abs=0.05)
+
+
+def test_core_of_a_track_s_tracklets_hand_computed() -> None:
+    def tracklet(cam: str, x_m: float, quality: float = 1.0) -> Tracklet:
+        return Tracklet(cam, 1, 0.0, 0.0, x_m=x_m, y_m=0.0, quality=quality)
+
+    a, b, c = tracklet("a", 0.0), tracklet("b", 0.2), tracklet("c", 2.0)
+    # weighted distance sums: a 0.2 + 2.0 = 2.2, b 0.2 + 1.8 = 2.0, c 2.0 + 1.8 = 3.8 -> b
+    assert _core([a, b, c], 0.5) == [a, b]
+    assert _core([a, b, c], 2.0) == [a, b, c]
+    # a heavy c: sums a 0.2 + 2.0 * 10 = 20.2, b 0.2 + 1.8 * 10 = 18.2, c 2.0 + 1.8 = 3.8 -> c
+    heavy = tracklet("c", 2.0, quality=10.0)
+    assert _core([a, b, heavy], 0.5) == [heavy]
+
+
+def test_reported_position_leaves_out_a_camera_that_disagrees() -> None:
+    # Three cameras see a person standing at (5, 5); in the last step camera c's floor point is
+    # 1.5 m off (a hidden foot, say). The track moves towards the mean of all three; the report
+    # is the fusion of the two that agree.
+    err = lambda cam, pid, t: (1.5, 0.0) if cam == "c" and t > 2.85 else (0.0, 0.0)  # noqa: E731
+    cams = {"a": everywhere, "b": everywhere, "c": everywhere}
+    _, assoc = run({1: walk((5, 5), (0.0, 0))}, cams, 3, APPEAR, error=err)
+    (obj,) = assoc.objects()
+    (g,) = assoc.globals.values()
+    assert g.x_m == pytest.approx(5.0 + POSITION_ALPHA * 0.5, abs=0.02)
+    assert (obj.x_m, obj.y_m) == pytest.approx((5.0, 5.0), abs=0.02)
+    assert set(obj.cams) == {"a", "b", "c"}
 
 
 def test_state_stays_bounded_over_a_long_stream() -> None:
