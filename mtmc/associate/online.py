@@ -108,7 +108,7 @@ REJOIN_AFTER_S = 2.0
 # a first version (against the tracks' exemplars too) 79.4 / 75.4 with 3 / 5.
 # SWAP_MARGIN 0.05 / 0.1 / 0.2 give 77.6 / 78.3 / 76.8. With the slower appearance means below,
 # the report and early ids, over seeds 201-205: 0.1 -> 80.8, 0.05 -> 81.8, and with
-# appearance_margin 0.4 instead of 0.5 -> 82.1 (3 strikes; 2 strikes: 80.7).
+# appearance_margin 0.4 instead of 0.5 -> 82.1 (2 strikes instead of 3, at 0.1 / 0.5: 80.7).
 APPEARANCE_STRIKES = 3
 SWAP_MARGIN = 0.05
 # Step 4: new tracklets of other cameras join a new global id when within this distance of it
