@@ -12,7 +12,9 @@ from mtmc.reid.data import (
     BatchAugment,
     MarketImages,
     PKBatchSampler,
+    PreloadedBatches,
     normalize,
+    preload_crops,
     read_crop_rgb,
     relabel,
 )
@@ -87,6 +89,29 @@ def test_read_crop_rgb_converts_colour_once(tmp_path: Path) -> None:
     assert img.shape == (3, 16, 8) and img.dtype == torch.uint8 and label == 3
     with pytest.raises(ValueError, match="cannot read image"):
         read_crop_rgb(str(tmp_path / "missing.jpg"), (16, 8))
+
+
+def test_preloaded_batches_equal_the_loader_batches(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(6):  # sizes differ, so every crop is resized
+        path = tmp_path / f"{i}.png"
+        cv2.imwrite(str(path), rng.integers(0, 256, (30 + i, 14 + i, 3), dtype=np.uint8))
+        paths.append(str(path))
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    images = preload_crops(paths, (16, 8), threads=2)
+    assert images.shape == (6, 3, 16, 8) and images.dtype == torch.uint8
+    ds = MarketImages(paths, labels, (16, 8))
+    sampler = PKBatchSampler(labels, ids_per_batch=2, images_per_id=2, seed=3)
+    batches = list(PreloadedBatches(images, labels, sampler))
+    assert len(batches) == len(sampler) > 0
+    for (x, y), index in zip(batches, sampler.batches(0), strict=True):
+        assert torch.equal(x, torch.stack([ds[i][0] for i in index]))
+        assert y.tolist() == labels[index].tolist()
+    with pytest.raises(ValueError, match="6 images but 5 labels"):
+        PreloadedBatches(images, labels[:5], sampler)
+    with pytest.raises(ValueError, match="cannot read image"):
+        preload_crops([*paths, str(tmp_path / "missing.png")], (16, 8))
 
 
 def _images(n: int = 4, h: int = 32, w: int = 16, seed: int = 0) -> torch.Tensor:

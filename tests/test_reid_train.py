@@ -84,6 +84,17 @@ def test_resume_matches_uninterrupted_run(toy: Path, tmp_path: Path) -> None:
         train(other, tmp_path / "b", data_dir=toy, progress=False)
 
 
+def test_preloaded_crops_train_the_same_model(toy: Path, tmp_path: Path) -> None:
+    from_files = train(_spec(2), tmp_path / "files", data_dir=toy, progress=False)
+    spec = _spec(2)
+    spec = dataclasses.replace(spec, data=dataclasses.replace(spec.data, preload=True))
+    from_memory = train(spec, tmp_path / "memory", data_dir=toy, progress=False)
+    a = read_checkpoint(from_files["model"])["state_dict"]
+    b = read_checkpoint(from_memory["model"])["state_dict"]
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+
+
 def test_init_reinitialises_classifier_for_new_ids(toy: Path, tmp_path: Path) -> None:
     base = train(_spec(1), tmp_path / "base", data_dir=toy, progress=False)
     ckpt = read_checkpoint(base["model"])

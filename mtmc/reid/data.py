@@ -26,11 +26,13 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
+from tqdm import tqdm
 
 from mtmc.reid.spec import AugmentSpec
 
@@ -38,7 +40,9 @@ __all__ = [
     "BatchAugment",
     "MarketImages",
     "PKBatchSampler",
+    "PreloadedBatches",
     "normalize",
+    "preload_crops",
     "read_crop_rgb",
     "relabel",
 ]
@@ -179,6 +183,55 @@ class MarketImages(Dataset):
         rgb = read_crop_rgb(self.paths[index], self.size_hw)
         return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))), int(
             self.labels[index])
+
+
+def preload_crops(paths: Sequence[str] | np.ndarray, size_hw: tuple[int, int], *,
+                  threads: int = 2, progress: bool = False) -> torch.Tensor:
+    """Decode every crop once into one ``(N, 3, H, W)`` uint8 RGB tensor (OpenCV decodes in
+    ``threads`` threads; it releases the GIL). Same pixels as :class:`MarketImages` gives.
+
+    Raises:
+        ValueError: a file is missing or not a readable image (from :func:`read_crop_rgb`).
+    """
+    h, w = int(size_hw[0]), int(size_hw[1])
+    out = torch.empty((len(paths), 3, h, w), dtype=torch.uint8)
+
+    def load(i: int) -> None:
+        out[i] = torch.from_numpy(read_crop_rgb(str(paths[i]), (h, w)).transpose(2, 0, 1))
+
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        for _ in tqdm(pool.map(load, range(len(paths))), total=len(paths), unit="crop",
+                      desc="decoding crops", disable=not progress, leave=False):
+            pass
+    return out
+
+
+class PreloadedBatches:
+    """The batches of ``sampler`` gathered from decoded crops, as a DataLoader over
+    :class:`MarketImages` would yield them: ``(images (B, 3, H, W) uint8, labels (B,) int64)``.
+
+    Args:
+        images_u8: (N, 3, H, W) uint8 from :func:`preload_crops`.
+        labels: (N,) integer labels.
+        sampler: yields lists of crop indices, one list per batch.
+    """
+
+    def __init__(self, images_u8: torch.Tensor, labels: Sequence[int] | np.ndarray,
+                 sampler: Sampler[list[int]]) -> None:
+        self.labels = torch.as_tensor(np.asarray(labels, dtype=np.int64).reshape(-1))
+        if len(self.labels) != len(images_u8):
+            raise ValueError(f"PreloadedBatches: {len(images_u8)} images but "
+                             f"{len(self.labels)} labels")
+        self.images_u8 = images_u8
+        self.sampler = sampler
+
+    def __len__(self) -> int:
+        return len(self.sampler)  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for batch in self.sampler:
+            index = torch.as_tensor(batch, dtype=torch.int64)
+            yield self.images_u8[index], self.labels[index]
 
 
 def normalize(images_u8: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:

@@ -37,7 +37,7 @@ import os
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,7 +47,14 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from mtmc.formats.market import MarketSplit, read_market
-from mtmc.reid.data import BatchAugment, MarketImages, PKBatchSampler, relabel
+from mtmc.reid.data import (
+    BatchAugment,
+    MarketImages,
+    PKBatchSampler,
+    PreloadedBatches,
+    preload_crops,
+    relabel,
+)
 from mtmc.reid.losses import ReIDLoss
 from mtmc.reid.model import (
     CHECKPOINT_FORMAT,
@@ -66,7 +73,7 @@ LOG_COLUMNS = ["epoch", "lr", "loss", "loss_id", "loss_triplet", "loss_center", 
                "seconds", "images_per_s", "rank1", "mAP"]
 # spec parts that may change between an interrupted run and its resumption
 _RESUMABLE_CHANGES = {"optim.epochs", "device", "amp", "threads", "eval_every", "init", "dataset",
-                      "data.workers"}
+                      "data.workers", "data.preload"}
 
 
 def lr_factor(epoch: int, optim: OptimSpec) -> float:
@@ -135,7 +142,8 @@ def _train(spec: TrainSpec, out: Path, data_dir: str | Path | None, init: str | 
         torch.backends.cudnn.benchmark = True
     _seed_everything(spec.seed)
 
-    model = build_model(spec.model, num_classes).to(device)
+    # channels-last convolutions: about 1.4x the images/s of osnet_lite on a 2-core CPU
+    model = build_model(spec.model, num_classes).to(device, memory_format=torch.channels_last)
     criterion = ReIDLoss(spec.loss, num_classes, spec.model.embedding_dim).to(device)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad],
                                  lr=spec.optim.lr, weight_decay=spec.optim.weight_decay)
@@ -171,10 +179,20 @@ def _train(spec: TrainSpec, out: Path, data_dir: str | Path | None, init: str | 
                     "of data.ids_per_batch=%d", num_classes, p_eff, spec.data.images_per_id,
                     spec.data.ids_per_batch)
     sampler = PKBatchSampler(labels, p_eff, spec.data.images_per_id, seed=spec.seed)
-    loader = DataLoader(
-        MarketImages(train_recs.paths, labels, spec.data.input_size_hw), batch_sampler=sampler,
-        num_workers=spec.data.workers, persistent_workers=spec.data.workers > 0,
-        pin_memory=device.type == "cuda", worker_init_fn=_worker_init)
+    loader: Iterable[tuple[torch.Tensor, torch.Tensor]]
+    if spec.data.preload:
+        t0 = time.perf_counter()
+        images_u8 = preload_crops(train_recs.paths, spec.data.input_size_hw,
+                                  threads=max(1, spec.data.workers), progress=progress)
+        LOG.info("decoded %d training crops into memory (%.2f GB) in %.1f s", len(images_u8),
+                 images_u8.numel() / 1e9, time.perf_counter() - t0)
+        loader = PreloadedBatches(images_u8, labels, sampler)
+    else:
+        loader = DataLoader(
+            MarketImages(train_recs.paths, labels, spec.data.input_size_hw),
+            batch_sampler=sampler, num_workers=spec.data.workers,
+            persistent_workers=spec.data.workers > 0, pin_memory=device.type == "cuda",
+            worker_init_fn=_worker_init)
     augment = BatchAugment(spec.augment, spec.data.mean, spec.data.std)
     generator = torch.Generator()
     row: dict[str, Any] = {}
@@ -191,6 +209,7 @@ def _train(spec: TrainSpec, out: Path, data_dir: str | Path | None, init: str | 
                    disable=not progress, leave=False)
         for images_u8, y in bar:
             x = augment(images_u8, generator).to(device, non_blocking=True)
+            x = x.contiguous(memory_format=torch.channels_last)
             y = y.to(device, non_blocking=True)
             with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=use_amp):
                 logits, feat = model(x)
