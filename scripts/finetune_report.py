@@ -15,8 +15,9 @@ The seed experiment, measured here end to end:
    shipped detector (``configs/demo/cams.yaml``, as ``make demo``; its boxes are computed once and
    read back for the three runs, :mod:`mtmc.detect.cache`);
 4. the base model on unseen identities (``data/reid_base/market`` when present) and training
-   times from ``runs/reid/{base,base_more,base_pop3,base_pop4,finetune}/train_log.csv`` when
-   present.
+   times from ``runs/reid/<run>/train_log.csv`` when present (the base stages ``base``,
+   ``base_more``, ``base_pop3``, ``base_pop4``; the alternatives ``base_single`` and
+   ``base_pop5``; ``finetune``).
 
 Nothing in the report is typed in by hand: every figure comes from this run.
 """
@@ -270,6 +271,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                                           ("base, second stage (480 people)", "base_more"),
                                           ("base, third stage (880 people)", "base_pop3"),
                                           ("base, fourth stage (1,280 people)", "base_pop4"),
+                                          ("not shipped: base in one stage (1,280 people, from "
+                                           "scratch)", "base_single"),
+                                          ("not shipped: base, fifth stage (1,680 people)",
+                                           "base_pop5"),
                                           ("fine-tuned", "finetune"))}
     args.out.mkdir(parents=True, exist_ok=True)
     plot_distances(panels, args.out / "reid_finetune_distances.png")
