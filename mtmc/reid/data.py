@@ -7,6 +7,8 @@ Pipeline (every random choice is seeded, so a run is reproducible on a CPU)::
         --BatchAugment(torch.Generator)--> flip, pad + random crop, normalise, random erasing
         --> (N, 3, H, W) float32, ready for the model
 
+With ``data.preload`` the crops are decoded once (:func:`preload_crops`) and
+:class:`PreloadedBatches` gathers the same batches from memory in place of the DataLoader.
 Decoding runs in DataLoader workers and has no randomness; all augmentation runs on whole
 batches in the training process from one generator, so the number of workers never changes the
 result. Colour order: images are read with OpenCV (BGR) and converted to RGB exactly once, in

@@ -95,8 +95,9 @@ class DataSpec:
             of training identities when there are fewer.
         images_per_id: K, images per identity in a batch. Identities with fewer images are
             oversampled (drawn with replacement). Batch size = P x K.
-        workers: DataLoader processes decoding JPEGs (0 = in the main process). Decoding is
-            deterministic, so this never changes results.
+        workers: DataLoader processes decoding JPEGs (0 = in the main process); with
+            ``preload``, the threads that decode them once. Decoding is deterministic, so this
+            never changes results.
         preload: decode every training crop once, before the first epoch, and keep the decoded
             pixels in memory (N x 3 x H x W bytes: 38,400 crops at 128 x 64 take 0.94 GB). Each
             epoch then gathers its batches from memory instead of decoding JPEGs again, which on
