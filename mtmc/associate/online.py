@@ -66,6 +66,7 @@ __all__ = [
 
 GLOBAL_ID = "global_id"  # (N,) int64 column written by the associator; -1 = not (yet) assigned
 QUALITY = "quality"  # optional (N,) float column: weight of a row in floor fusion (default 1)
+MIN_QUALITY = 1e-6  # floor of a row's fusion weight, so that a zero-quality row still counts
 
 # Optional (N,) bool column: the box touches the image border, so its foot point may be wrong.
 # The only effect: such rows are left out of the residual check (step 2), neither checked nor
@@ -407,7 +408,7 @@ class GlobalAssociator:
                           tr.residual_y_m, tr.residual_t, tr.residual_live) for tr in members])
         gids = rows[:, 0].astype(np.int64)
         _, group = np.unique(gids, return_inverse=True)
-        w = np.maximum(rows[:, 1], 1e-6)
+        w = np.maximum(rows[:, 1], MIN_QUALITY)
         xy = rows[:, 2:4]
         count = np.bincount(group)[group]
         total = np.bincount(group, weights=w)[group]
@@ -776,7 +777,7 @@ def _core(trs: list[Tracklet], radius_m: float) -> list[Tracklet]:
     """The tracklets within ``radius_m`` of their medoid (the one with the least quality-weighted
     sum of distances to the others), the medoid included."""
     xy = np.array([(tr.x_m, tr.y_m) for tr in trs])
-    weight = np.array([max(tr.quality, 1e-6) for tr in trs])
+    weight = np.array([max(tr.quality, MIN_QUALITY) for tr in trs])
     dist_m = np.linalg.norm(xy[:, None] - xy[None], axis=2)
     centre = int(np.argmin(dist_m @ weight))
     return [tr for tr, d in zip(trs, dist_m[centre].tolist(), strict=True) if d <= radius_m]
@@ -786,7 +787,7 @@ def _fuse(trs: list[Tracklet]) -> tuple[float, float]:
     """Quality-weighted mean floor point of ``trs``."""
     total = sx = sy = 0.0
     for tr in trs:
-        w = tr.quality if tr.quality > 1e-6 else 1e-6
+        w = max(tr.quality, MIN_QUALITY)
         total += w
         sx += w * tr.x_m
         sy += w * tr.y_m
