@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from mtmc.associate import GlobalAssociator, cosine_distance, floor_distance
+from mtmc.associate import FLOOR_PRECISION, GlobalAssociator, cosine_distance, floor_distance
 from mtmc.config import AssociationConfig
 from mtmc.types import CAMERA_ID, EMBEDDING, FLOOR_XY, Detections
 
@@ -82,6 +82,7 @@ class Hall:
             xyxy=np.tile([0, 0, 20, 60], (cam.size, 1)),
             track_id=local,
             data={CAMERA_ID: np.array([f"c{c}" for c in cam]), FLOOR_XY: self.xy[pid] + self.rng.normal(0, 0.1, (pid.size, 2)),
+                  FLOOR_PRECISION: np.tile([100.0, 0.0, 100.0], (cam.size, 1)),  # 0.1 m each way
                   EMBEDDING: emb},
         )
 

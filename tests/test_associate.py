@@ -26,6 +26,7 @@ from mtmc.associate.online import (
     GlobalTrack,
     Tracklet,
     _core,
+    _fuse,
     _predict,
 )
 from mtmc.config import EXACT_BOXES_UNBIND_RESIDUAL_M, AssociationConfig
@@ -407,6 +408,21 @@ def test_core_of_a_track_s_tracklets_hand_computed() -> None:
     # a heavy c: sums a 0.2 + 2.0 * 10 = 20.2, b 0.2 + 1.8 * 10 = 18.2, c 2.0 + 1.8 = 3.8 -> c
     heavy = tracklet("c", 2.0, quality=10.0)
     assert _core([a, b, heavy], 0.5) == [heavy]
+
+
+def test_fusion_weighs_each_direction_by_its_precision_hand_computed() -> None:
+    # Camera a looks along y (its point is sure in x), camera b along x (sure in y): the fused
+    # point takes each coordinate from the camera that is sure of it.
+    a = Tracklet("a", 1, 0.0, 0.0, x_m=0.0, y_m=0.0, quality=1.0, precision=[100.0, 0.0, 1.0])
+    b = Tracklet("b", 1, 0.0, 0.0, x_m=1.0, y_m=1.0, quality=1.0, precision=[1.0, 0.0, 100.0])
+    assert _fuse([a, b]) == pytest.approx((1 / 101, 100 / 101))
+    # correlated: P_c = [[2, 1], [1, 2]] at (1, 0), P_d = I at (0, 0): [[3, 1], [1, 3]] p = [2, 1]
+    c = Tracklet("c", 1, 0.0, 0.0, x_m=1.0, y_m=0.0, precision=[2.0, 1.0, 2.0])
+    d = Tracklet("d", 1, 0.0, 0.0, x_m=0.0, y_m=0.0, precision=[1.0, 0.0, 1.0])
+    assert _fuse([c, d]) == pytest.approx((5 / 8, 1 / 8))
+    # a tracklet without a precision: quality-weighted means for all
+    e = Tracklet("e", 1, 0.0, 0.0, x_m=3.0, y_m=0.0, quality=2.0)
+    assert _fuse([a, b, e]) == pytest.approx(((0 + 1 + 6) / 4, (0 + 1 + 0) / 4))
 
 
 def test_reported_position_leaves_out_a_camera_that_disagrees() -> None:

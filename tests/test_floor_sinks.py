@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from calib import HomographyCamera, PinholeCamera
-from mtmc.associate import BOX_CUT, GLOBAL_ID, QUALITY, GlobalObject
+from mtmc.associate import BOX_CUT, FLOOR_PRECISION, GLOBAL_ID, QUALITY, GlobalObject
 from mtmc.floor import (
+    BOX_BOTTOM_NOISE,
+    BOX_SIDE_NOISE,
     CENTER_BEHIND_FOOT_M,
     TRUNCATED_WEIGHT,
     FloorMapper,
@@ -108,6 +110,30 @@ def test_floor_mapper_homography_camera_pushes_away_from_the_camera() -> None:
     away = np.array([1.0, 8.0]) / np.hypot(1.0, 8.0)  # from the camera's foot (0, -6)
     # the image's up direction is a little off the true radial direction: allow 2 cm
     assert out.data[FLOOR_XY][0] == pytest.approx([1.0, 2.0] + CENTER_BEHIND_FOOT_M * away, abs=0.02)
+
+
+def test_floor_precision_hand_computed() -> None:
+    # A floor 0.01 m per pixel across and 0.02 m per pixel down the image: a 100 px tall box's
+    # side noise (BOX_SIDE_NOISE * 100 px) and bottom noise (BOX_BOTTOM_NOISE * 100 px) become
+    # standard deviations of 0.01 * 3 = 0.03 m in x and 0.02 * 5 = 0.1 m in y (at 3 % and 5 %).
+    cam = HomographyCamera(H_img_to_floor=np.diag([0.01, 0.02, 1.0]), image_size_wh=(640, 360))
+    boxes = [[100, 150, 110, 250], [0, 150, 10, 250]]  # the second is cut by the left edge
+    out = FloorMapper(cam, center_behind_foot_m=0.0).update(Detections(xyxy=boxes))
+    assert out.data[FLOOR_XY][0] == pytest.approx([1.05, 5.0])
+    sx, sy = 0.01 * BOX_SIDE_NOISE * 100, 0.02 * BOX_BOTTOM_NOISE * 100
+    expected = np.array([1 / sx**2, 0.0, 1 / sy**2])
+    assert out.data[FLOOR_PRECISION][0] == pytest.approx(expected)
+    assert out.data[FLOOR_PRECISION][1] == pytest.approx(expected * TRUNCATED_WEIGHT)
+
+
+def test_floor_precision_is_weakest_along_the_view() -> None:
+    cam = camera()  # stands at (0, -6)
+    out = FloorMapper(cam).update(Detections(xyxy=[box_at(cam, 3.0, 4.0)]))
+    pxx, pxy, pyy = out.data[FLOOR_PRECISION][0]
+    values, vectors = np.linalg.eigh(np.array([[pxx, pxy], [pxy, pyy]]))
+    view = np.array([3.0, 10.0]) / np.hypot(3.0, 10.0)
+    assert abs(vectors[:, 0] @ view) > 0.99  # the least precise direction points at the camera
+    assert values[1] > 4 * values[0] > 0
 
 
 def test_floor_mapper_above_horizon_is_nan() -> None:

@@ -6,6 +6,7 @@ from mtmc.associate.assign import assign_gated, gated_components
 from mtmc.associate.costs import cosine_distance, floor_distance, fused_cost
 from mtmc.associate.online import (
     BOX_CUT,
+    FLOOR_PRECISION,
     GLOBAL_ID,
     QUALITY,
     GlobalAssociator,
@@ -14,6 +15,7 @@ from mtmc.associate.online import (
 
 __all__ = [
     "BOX_CUT",
+    "FLOOR_PRECISION",
     "GLOBAL_ID",
     "QUALITY",
     "GlobalAssociator",

@@ -30,9 +30,12 @@ def cosine_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def floor_distance(a_xy_m: np.ndarray, b_xy_m: np.ndarray) -> np.ndarray:
     """(R, 2) and (C, 2) floor points in metres -> (R, C) Euclidean distances in metres."""
-    a = np.asarray(a_xy_m, dtype=np.float64)[:, None, :]
-    b = np.asarray(b_xy_m, dtype=np.float64)[None, :, :]
-    return np.sqrt(((a - b) ** 2).sum(axis=-1))
+    a = np.asarray(a_xy_m, dtype=np.float64).reshape(-1, 2)
+    b = np.asarray(b_xy_m, dtype=np.float64).reshape(-1, 2)
+    # per coordinate: a sum over an axis of length 2 costs more than the distances themselves
+    dx = a[:, 0, None] - b[None, :, 0]
+    dy = a[:, 1, None] - b[None, :, 1]
+    return np.sqrt(dx * dx + dy * dy)
 
 
 def fused_cost(

@@ -21,9 +21,11 @@ per person, and in each step:
 4. promotes tracklets that stayed unmatched for ``tentative_s`` to new global ids, grouping
    simultaneous new tracklets of different cameras that stand on the same spot; new tracklets
    that another camera confirms, away from every global track, need not wait;
-5. fuses each global track's floor position from its tracklets (weights favour large, unoccluded,
-   near boxes) and smooths it with an alpha-beta filter, which also gives the velocity; the
-   reported position leaves out a camera whose point disagrees with the others';
+5. fuses each global track's floor position from its tracklets (each weighed, per direction, by
+   its ``FLOOR_PRECISION``: a camera's point is surer across its view than along it; rows without
+   one by ``QUALITY``, which favours large, whole, near boxes) and smooths it with an alpha-beta
+   filter, which also gives the velocity; the reported position leaves out a camera whose point
+   disagrees with the others';
 6. merges duplicates: two global tracks that stay close to each other long enough (within
    0.5 m for 1 s or 1 m for 2 s: ``MERGE_RULES``), during which no camera sees
    both at once, and do not look different (``max_appearance_distance``), are one person (the
@@ -66,6 +68,9 @@ __all__ = [
 
 GLOBAL_ID = "global_id"  # (N,) int64 column written by the associator; -1 = not (yet) assigned
 QUALITY = "quality"  # optional (N,) float column: weight of a row in floor fusion (default 1)
+# Optional (N, 3) float column: inverse covariance (pxx, pxy, pyy) of the row's floor point, 1/m^2
+# (mtmc.floor). Where every tracklet of a track has one, the fusion weighs each direction by it.
+FLOOR_PRECISION = "floor_precision"
 MIN_QUALITY = 1e-6  # floor of a row's fusion weight, so that a zero-quality row still counts
 
 # Optional (N,) bool column: the box touches the image border, so its foot point may be wrong.
@@ -151,6 +156,7 @@ class Tracklet:
     x_m: float = 0.0
     y_m: float = 0.0
     quality: float = 1.0
+    precision: list[float] | None = None  # FLOOR_PRECISION of its last row: pxx, pxy, pyy
     appearance: np.ndarray | None = None  # running mean embedding (unit)
     last_embedding: np.ndarray | None = None
     embedded_t: float = -math.inf  # when last_embedding arrived
@@ -312,6 +318,10 @@ class GlobalAssociator:
         xs, ys = floor[:, 0].tolist(), floor[:, 1].tolist()
         quality = np.asarray(dets.data.get(QUALITY, np.ones(n)), dtype=float).tolist()
         cut = np.asarray(dets.data.get(BOX_CUT, np.zeros(n)), dtype=bool).tolist()
+        prec = dets.data.get(FLOOR_PRECISION)
+        precisions = prec.tolist() if prec is not None else [None] * n
+        has_precision = (np.isfinite(prec).all(axis=1).tolist() if prec is not None
+                         else [False] * n)
         rows: list[Tracklet | None] = [None] * n
         for i in np.flatnonzero(valid).tolist():
             key = (str(cams[i]), local_ids[i])
@@ -327,6 +337,7 @@ class GlobalAssociator:
             tr.step = self._step
             tr.last_t = t_s
             tr.x_m, tr.y_m, tr.quality, tr.box_cut = xs[i], ys[i], quality[i], cut[i]
+            tr.precision = precisions[i] if has_precision[i] else None
             rows[i] = tr
         emb = dets.data.get(EMBEDDING)
         if emb is not None and n:
@@ -784,7 +795,21 @@ def _core(trs: list[Tracklet], radius_m: float) -> list[Tracklet]:
 
 
 def _fuse(trs: list[Tracklet]) -> tuple[float, float]:
-    """Quality-weighted mean floor point of ``trs``."""
+    """Floor point of ``trs``: their precision-weighted mean where each has a precision
+    (``FLOOR_PRECISION``), else their quality-weighted mean."""
+    a = b = c = bx = by = 0.0
+    for tr in trs:
+        if tr.precision is None:
+            break
+        pxx, pxy, pyy = tr.precision
+        x, y = tr.x_m, tr.y_m
+        a, b, c = a + pxx, b + pxy, c + pyy
+        bx += pxx * x + pxy * y
+        by += pxy * x + pyy * y
+    else:
+        det = a * c - b * b
+        if det > 0:
+            return (c * bx - b * by) / det, (a * by - b * bx) / det
     total = sx = sy = 0.0
     for tr in trs:
         w = max(tr.quality, MIN_QUALITY)
