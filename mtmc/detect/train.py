@@ -31,7 +31,10 @@ Example (how the shipped model was made; README "Person detector")::
     python -m mtmc.detect.train --data data/yolo --imgsz 512 --hours 1.4 --out runs/detector/v8n512c \\
         --init runs/detector/v8n512/weights/best.pt
     python -m mtmc.detect.train --data data/yolo --imgsz 640 --hours 1.75 --out runs/detector/v8n640 \\
-        --init runs/detector/v8n512c/weights/best.pt --ship models/detector/person.pt
+        --init runs/detector/v8n512c/weights/best.pt
+    # then six times the people (the ReID populations' scenes, every 10th frame: data/yolo3)
+    python -m mtmc.detect.train --data data/yolo3 --imgsz 640 --hours 1.5 --out runs/detector/v8n640_y3 \\
+        --init runs/detector/v8n640/weights/best.pt --ship models/detector/person.pt
 
 A fine-tuning stage from earlier weights: ``--init WEIGHTS --lr0 0.0005 --close-mosaic 99`` (AdamW
 at a low rate, whole frames throughout; the README's "Person detector" tells what it did).
