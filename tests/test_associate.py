@@ -23,6 +23,7 @@ from mtmc.associate.online import (
     MERGE_RULES,
     POSITION_ALPHA,
     RESIDUAL_TAU_S,
+    STATIC_ALARM_RADIUS_M,
     GlobalTrack,
     Tracklet,
     _core,
@@ -654,6 +655,41 @@ def test_single_camera_shadow_of_a_person_is_not_reported() -> None:
     cams["c"] = lambda x, y: x < 2
     hist, assoc = run(people, cams, 2, None, config=cfg)
     assert len(assoc.objects()) == 3
+
+
+def test_still_single_camera_id_is_not_reported_after_static_alarm_s() -> None:
+    # Camera a alone sees a fixed "person" (1) at one spot, as the detector sees shelf goods;
+    # person 2 stands as still where cameras a and b both see them; person 3 walks slowly (0.1
+    # m/s) in a's view; person 4 stands in a's view for 22 s, then walks away; person 5 walks
+    # for 5 s, then stands. Once still for 20 s (the ids start after the 0.3 s tentative
+    # period), 1 and 4 are tracked but not reported; 4 is reported again when it has left its
+    # spot (1 m), and 1 never; 5 is hidden 20 s after its last metre.
+    assert AssociationConfig().static_alarm_s == 20.0
+    assert STATIC_ALARM_RADIUS_M == 1.0
+
+    def stand_then_walk(t: float) -> tuple[float, float]:
+        return (30.0 + max(0.0, t - 22.0), 0.0)
+
+    def walk_then_stand(t: float) -> tuple[float, float]:
+        return (40.0 + min(t, 5.0), 0.0)
+
+    people = {1: walk((0, 0), (0, 0)), 2: walk((10, 0), (0, 0)), 3: walk((20, 0), (0.1, 0)),
+              4: stand_then_walk, 5: walk_then_stand}
+    cams = {"a": everywhere, "b": lambda x, y: 9 < x < 11}
+    cfg = AssociationConfig(tentative_s=0.3)
+    reported = lambda assoc: {obj.global_id for obj in assoc.objects()}  # noqa: E731
+    hist, assoc = run(people, cams, 20.3, None, config=cfg)  # last step at 20.2 s: 19.9 s still
+    assert reported(assoc) == {hist[pid][-1] for pid in people}
+    hist, assoc = run(people, cams, 21, None, config=cfg)  # 20.6 s
+    assert reported(assoc) == {hist[pid][-1] for pid in (2, 3, 5)}
+    assert len(assoc.globals) == 5  # still tracked
+    hist, assoc = run(people, cams, 23.5, None, config=cfg)  # 4 has walked 1.4 m
+    assert reported(assoc) == {hist[pid][-1] for pid in (2, 3, 4, 5)}
+    hist, assoc = run(people, cams, 26, None, config=cfg)  # 5 has stood for 21 s
+    assert reported(assoc) == {hist[pid][-1] for pid in (2, 3, 4)}
+    assert all(switches(hist[pid]) == 0 for pid in people)
+    hist, assoc = run(people, cams, 26, None, config=AssociationConfig(tentative_s=0.3, static_alarm_s=0))
+    assert len(assoc.objects()) == 5
 
 
 def test_people_who_look_different_are_not_merged() -> None:

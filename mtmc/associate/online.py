@@ -34,7 +34,10 @@ per person, and in each step:
 
 :meth:`GlobalAssociator.objects` reports the global tracks seen in the step, except *shadows*: an
 id seen by one camera only, within ``shadow_radius_m`` of an id that two or more other cameras
-see (with detected boxes that is usually one person split by a misplaced floor point).
+see (with detected boxes that is usually one person split by a misplaced floor point), and *static
+alarms*: an id that one camera only has ever seen and that has not left one spot
+(``STATIC_ALARM_RADIUS_M``) for ``static_alarm_s`` (a fixed object that the detector takes for a
+person).
 
 Per-person state is kept in Python floats and embeddings are updated in batches, so a step costs
 little more than one pass over the observations (see ``scripts/bench_association.py``).
@@ -143,6 +146,11 @@ NEW_PERSON_CLEARANCE_M = 0.5
 # state still fuses them all: the residual check needs to see the outlier. Seeds 201-203: 78.3 ->
 # 78.9 (LocA 94.4 -> 94.9; 0.3 m: the same); leaving the outliers out of the state too: 77.8.
 REPORT_CORE_RADIUS_M = 0.5
+# The report, static alarms (``static_alarm_s``): an id stands still while it stays within this
+# distance of the point where it last stopped. A far box's floor point wanders by tenths of a
+# metre when the box does by a pixel or two (shelf goods taken for a person 25 m from the camera,
+# seed 202: 0.6 m in 40 s).
+STATIC_ALARM_RADIUS_M = 1.0
 
 
 @dataclass(eq=False)
@@ -201,6 +209,12 @@ class GlobalTrack:
     # Reported position minus (x_m, y_m) after the last update (REPORT_CORE_RADIUS_M), metres.
     report_dx_m: float = 0.0
     report_dy_m: float = 0.0
+    # Static alarms (the report): the only camera that has ever seen it (None once another one
+    # did), and where and since when it has stood within STATIC_ALARM_RADIUS_M.
+    single_camera: str | None = None
+    still_x_m: float = math.nan
+    still_y_m: float = math.nan
+    still_since_t: float = math.nan
 
     def predict(self, t_s: float) -> tuple[float, float]:
         """Floor position at ``t_s``: constant velocity for at most ``MAX_EXTRAPOLATION_S``."""
@@ -276,10 +290,11 @@ class GlobalAssociator:
 
     def objects(self) -> list[GlobalObject]:
         """Global tracks observed in the last step, with fused floor position and velocity,
-        except shadows (``shadow_radius_m``). The position is the filter's, with the point of the
-        cameras that agree (``REPORT_CORE_RADIUS_M``) as its last measurement."""
+        except shadows (``shadow_radius_m``) and static alarms (``static_alarm_s``). The position
+        is the filter's, with the point of the cameras that agree (``REPORT_CORE_RADIUS_M``) as
+        its last measurement."""
         result = []
-        hidden = self._shadows()
+        hidden = self._shadows() | self._static_alarms()
         for gid in sorted(self._seen_now.keys() - hidden):
             g = self.globals[gid]
             result.append(GlobalObject(gid, g.x_m + g.report_dx_m, g.y_m + g.report_dy_m,
@@ -303,6 +318,18 @@ class GlobalAssociator:
             if any(cam not in self._seen_now[multi[k]] for k in around):
                 hidden.add(gid)
         return hidden
+
+    def _static_alarms(self) -> set[int]:
+        """Ids seen now that one camera only has ever seen and that have stood still (within
+        ``STATIC_ALARM_RADIUS_M``) for ``static_alarm_s``."""
+        after_s = self.config.static_alarm_s
+        if after_s <= 0:
+            return set()
+        return {
+            gid for gid in self._seen_now
+            if self.globals[gid].single_camera is not None
+            and self._t - self.globals[gid].still_since_t >= after_s
+        }
 
     # 1. ----------------------------------------------------------------------------------------
 
@@ -591,7 +618,8 @@ class GlobalAssociator:
             for tr in due:
                 if tr.global_id == UNASSIGNED:
                     g = GlobalTrack(global_id=self._next_id, x_m=tr.x_m, y_m=tr.y_m, last_t=t_s,
-                                    appearance=tr.appearance, first_t=t_s)
+                                    appearance=tr.appearance, first_t=t_s, single_camera=cam,
+                                    still_x_m=tr.x_m, still_y_m=tr.y_m, still_since_t=t_s)
                     self._next_id += 1
                     self.globals[g.global_id] = g
                     self._bind(tr, g, t_s)
@@ -654,6 +682,11 @@ class GlobalAssociator:
                 (g, tr) for tr in trs if tr.embedded_t == t_s and tr.appearance_strikes == 0
             )
             self._seen_now[gid] = {tr.camera_id: tr.local_id for tr in reporting}
+            if g.single_camera is not None:
+                if any(tr.camera_id != g.single_camera for tr in reporting):
+                    g.single_camera = None
+                elif math.hypot(g.x_m - g.still_x_m, g.y_m - g.still_y_m) > STATIC_ALARM_RADIUS_M:
+                    g.still_x_m, g.still_y_m, g.still_since_t = g.x_m, g.y_m, t_s
         self._update_appearance(appearance_updates)
 
     @staticmethod
@@ -726,6 +759,8 @@ class GlobalAssociator:
                 self._unbind(tr, t_s)
             else:
                 self._bind(tr, keep, t_s)
+        if drop.single_camera != keep.single_camera:
+            keep.single_camera = None
         for key, exemplar in drop.exemplars.items():
             keep.exemplars.setdefault(key, exemplar)
         _cap_exemplars(keep)
