@@ -126,6 +126,10 @@ class DetectorConfig:
         image_size_px: inference size (longest side) for ``yolo``. Larger finds smaller people but
             costs quadratically more time.
         device: ``auto`` (GPU when there is one), ``cpu``, ``cuda`` or ``cuda:N``.
+        precision: ``yolo`` with ``.pt`` weights: ``auto`` (FP16 on a GPU, FP32 on a CPU) or
+            ``bf16`` (bfloat16 arithmetic: on a CPU with native bfloat16 instructions, AVX512-BF16
+            or AMX, about 1.8 times as fast as FP32; elsewhere FP32 is used and a warning logged).
+            Exported models (.onnx, .engine) carry their own precision.
     """
 
     backend: Literal["yolo", "bgsub", "hog", "file"] = "bgsub"
@@ -134,6 +138,7 @@ class DetectorConfig:
     confidence_min: float = 0.3
     image_size_px: int = 640
     device: str = "auto"
+    precision: Literal["auto", "bf16"] = "auto"
 
     def __post_init__(self) -> None:
         if self.backend == "yolo" and self.weights is None:

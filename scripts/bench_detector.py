@@ -5,7 +5,7 @@ Detections) on frames of a simulated scene's videos, after a warm-up, one frame 
 same run, one batch of all cameras' frames per call (as the pipeline sends them).
 
     .venv/bin/python scripts/bench_detector.py --model models/detector/person.pt --imgsz 640 \\
-        --scene data/demo --runs 60 [--threads 2] [--out bench_detector.json]
+        --scene data/demo --runs 60 [--threads 2] [--precision bf16] [--out bench_detector.json]
 
 ``--model bgsub`` times the weights-free background subtractor on the same frames.
 """
@@ -46,6 +46,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=60, help="timed calls per mode")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--precision", choices=("auto", "bf16"), default="auto",
+                        help="YOLO .pt arithmetic (detector.precision: bf16 on CPUs that have it)")
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
     args = parser.parse_args()
 
@@ -61,7 +63,8 @@ def main() -> None:
     if args.model == "bgsub":
         cfg = DetectorConfig(backend="bgsub")
     else:
-        cfg = DetectorConfig(backend="yolo", weights=Path(args.model), image_size_px=args.imgsz, device="cpu")
+        cfg = DetectorConfig(backend="yolo", weights=Path(args.model), image_size_px=args.imgsz, device="cpu",
+                             precision=args.precision)
     detector = build_detector(cfg, config.cameras, load_calibrations(config))
     frames = _frames(args.scene, args.runs + args.warmup)
     cams = list(frames)
@@ -77,6 +80,7 @@ def main() -> None:
     result = {
         "model": args.model,
         "imgsz": args.imgsz,
+        "precision": args.precision,
         "frame_wh": list(frames[cams[0]][0].shape[1::-1]),
         "torch_threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),

@@ -45,7 +45,8 @@ def cached_detections(scene: Path, config: CamsConfig, yolo: DetectorConfig, cac
     first time.
 
     They are kept under ``cache/<scene>/<weights sha1>_<imgsz>_c<CACHE_CONFIDENCE_MIN>/<camera>.txt``
-    (MOTChallenge det rows scored at least ``CACHE_CONFIDENCE_MIN``). A folder is written under
+    (``..._bf16`` with ``precision: bf16``; MOTChallenge det rows scored at least
+    ``CACHE_CONFIDENCE_MIN``). A folder is written under
     ``.partial`` and moved into place when complete, so an interrupted run is redone, never read.
     """
     from tqdm import tqdm
@@ -54,7 +55,8 @@ def cached_detections(scene: Path, config: CamsConfig, yolo: DetectorConfig, cac
     from mtmc.viz.streams import VideoFrames
 
     digest = hashlib.sha1(Path(yolo.weights).read_bytes()).hexdigest()[:12]
-    folder = cache / scene.name / f"{digest}_{yolo.image_size_px}_c{CACHE_CONFIDENCE_MIN:g}"
+    precision = "" if yolo.precision == "auto" else f"_{yolo.precision}"
+    folder = cache / scene.name / f"{digest}_{yolo.image_size_px}_c{CACHE_CONFIDENCE_MIN:g}{precision}"
     pattern = str(folder.resolve() / "{camera}.txt")
     if folder.is_dir():
         return pattern

@@ -1,7 +1,7 @@
 """Score person detectors on simulated scenes (or a YOLO dataset): mAP50, mAP50-95, recall.
 
 ``python -m mtmc.detect.evaluate --model X [X ...] --data DIR [DIR ...] [--every 5]
-[--imgsz 640] [--conf 0.3] [--out OUT]``
+[--imgsz 640] [--conf 0.3] [--precision auto|bf16] [--out OUT]``
 
 - ``--model``: YOLO weights (``.pt``, ``.onnx``, ``.engine``) or the name of a weights-free backend
   (``bgsub``, ``hog``). Several models are scored on the same frames, e.g.
@@ -133,7 +133,7 @@ def _count_frames(data: Path, kind: str) -> int:
     return len(yolo_images(data, "val"))
 
 
-def _detector(name: str, scene: Path | None, imgsz: int, device: str):
+def _detector(name: str, scene: Path | None, imgsz: int, device: str, precision: str):
     """Build one detector; weights-free backends take the scene's cameras and calibrations."""
     if name in WEIGHTS_FREE:
         if scene is None:
@@ -147,7 +147,8 @@ def _detector(name: str, scene: Path | None, imgsz: int, device: str):
     if not weights.is_file():
         raise ValueError(f"--model {name}: no such weights file, and not one of {', '.join(WEIGHTS_FREE)}")
     cfg = DetectorConfig(
-        backend="yolo", weights=weights, confidence_min=AP_CONFIDENCE_MIN, image_size_px=imgsz, device=device
+        backend="yolo", weights=weights, confidence_min=AP_CONFIDENCE_MIN, image_size_px=imgsz, device=device,
+        precision=precision,
     )
     return build_detector(cfg, (), {})
 
@@ -160,6 +161,7 @@ def evaluate_detectors(
     imgsz: int = SHIPPED_DETECTOR_IMAGE_SIZE_PX,
     confidence_min: float | None = None,
     device: str = "auto",
+    precision: str = "auto",
     progress: bool = True,
 ) -> dict[str, dict]:
     """Score each model on the same frames; returns the ``metrics.json`` dict (see module doc).
@@ -187,7 +189,7 @@ def evaluate_detectors(
         for d, kind in zip(data, kinds, strict=True):
             scene = d if kind == "scene" else None
             if detector is None or name in WEIGHTS_FREE:  # weights load once; bgsub is per scene
-                detector = _detector(name, scene, imgsz, device)
+                detector = _detector(name, scene, imgsz, device, precision)
             source = _scene_frames(d, every) if scene else _yolo_dataset_frames(d)
             stateful = name in STATEFUL
             for cam, frame, image, scored, truth in tqdm(
@@ -240,12 +242,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--imgsz", type=int, default=SHIPPED_DETECTOR_IMAGE_SIZE_PX, help="YOLO inference size, px")
     parser.add_argument("--conf", type=float, default=None, help="threshold for recall/precision")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", choices=("auto", "bf16"), default="auto",
+                        help="YOLO .pt arithmetic (detector.precision)")
     parser.add_argument("--out", type=Path, default=None, help="write OUT/metrics.json")
     args = parser.parse_args(argv)
     try:
         results = evaluate_detectors(
             args.model, args.data, every=args.every, imgsz=args.imgsz,
-            confidence_min=args.conf, device=args.device,
+            confidence_min=args.conf, device=args.device, precision=args.precision,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -253,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     print(format_metrics(results))
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        record = {"data": [str(d) for d in args.data], "every": args.every, "imgsz": args.imgsz, "models": results}
+        record = {"data": [str(d) for d in args.data], "every": args.every, "imgsz": args.imgsz,
+                  "precision": args.precision, "models": results}
         (args.out / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")
         print(f"wrote {args.out / 'metrics.json'}")
     return 0
