@@ -34,7 +34,11 @@ Example (how the shipped model was made; README "Person detector")::
         --init runs/detector/v8n512c/weights/best.pt
     # then six times the people (the ReID populations' scenes, every 10th frame: data/yolo3)
     python -m mtmc.detect.train --data data/yolo3 --imgsz 640 --hours 1.5 --out runs/detector/v8n640_y3 \\
-        --init runs/detector/v8n640/weights/best.pt --ship models/detector/person.pt
+        --init runs/detector/v8n640/weights/best.pt
+    # then a fifth population besides (data/yolo4), at a lower rate
+    python -m mtmc.detect.train --data data/yolo4 --imgsz 640 --hours 1.45 --lr0 0.001 \\
+        --out runs/detector/v8n640_y4 --init runs/detector/v8n640_y3/weights/best.pt \\
+        --ship models/detector/person.pt
 
 A fine-tuning stage from earlier weights: ``--init WEIGHTS --lr0 0.0005 --close-mosaic 99`` (AdamW
 at a low rate, whole frames throughout; the README's "Person detector" tells what it did).
