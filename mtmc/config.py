@@ -128,7 +128,7 @@ class DetectorConfig:
         device: ``auto`` (GPU when there is one), ``cpu``, ``cuda`` or ``cuda:N``.
         precision: ``yolo`` with ``.pt`` weights: ``auto`` (FP16 on a GPU, FP32 on a CPU) or
             ``bf16`` (bfloat16 arithmetic: on a CPU with native bfloat16 instructions, AVX512-BF16
-            or AMX, about 1.8 times as fast as FP32; elsewhere FP32 is used and a warning logged).
+            or AMX, about 1.7 times as fast as FP32; elsewhere FP32 is used and a warning logged).
             Exported models (.onnx, .engine) carry their own precision.
     """
 

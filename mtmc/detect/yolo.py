@@ -7,7 +7,7 @@ weights, fonts or assets, never pip-installs anything and sends no events; a mis
 is an error here instead of a download attempt.
 
 ``detector.precision: bf16`` runs ``.pt`` weights in bfloat16 (``torch.autocast``) where the CPU
-has native bfloat16 instructions, about 1.8 times as fast as FP32 on this project's CPU; the box
+has native bfloat16 instructions, about 1.7 times as fast as FP32 on this project's CPU; the box
 decoding stays in FP32, since bfloat16 keeps only 8 bits of a coordinate (2-4 px at 640).
 
 Example::
