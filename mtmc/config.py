@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from mtmc.configtools import (
     ConfigError,
@@ -109,6 +109,10 @@ def _check_polygon(points: tuple[tuple[float, float], ...]) -> None:
         raise FieldError("roi_floor_m", "the polygon has zero area")
 
 
+DetectorPrecision = Literal["auto", "bf16"]
+DETECTOR_PRECISIONS: tuple[str, ...] = get_args(DetectorPrecision)  # for command-line choices
+
+
 @dataclass(frozen=True)
 class DetectorConfig:
     """Person detector run on every camera's frames.
@@ -138,7 +142,7 @@ class DetectorConfig:
     confidence_min: float = 0.3
     image_size_px: int = 640
     device: str = "auto"
-    precision: Literal["auto", "bf16"] = "auto"
+    precision: DetectorPrecision = "auto"
 
     def __post_init__(self) -> None:
         if self.backend == "yolo" and self.weights is None:
@@ -288,7 +292,7 @@ class AssociationConfig:
             person who stands this long where one camera alone has ever seen them is hidden too:
             raise it, or set 0 to report every id, where people wait at one spot (a till, a
             workstation).
-            (8-camera scenes, shipped detector: two of eight seeds had such an alarm for most of
+            (8-camera scenes, the stage-2b detector: two of eight seeds had such an alarm for most of
             their 60 s, shelf goods far from the camera; floor HOTA 83.8 -> 84.6 and 87.2 ->
             88.7 with 20 s; the others within 0.1.)
     """

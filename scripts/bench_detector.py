@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mtmc.config import DETECTOR_PRECISIONS
 from mtmc.synth.output import SHIPPED_DETECTOR_IMAGE_SIZE_PX
 from mtmc.viz.streams import VideoFrames
 
@@ -46,7 +47,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=60, help="timed calls per mode")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    parser.add_argument("--precision", choices=("auto", "bf16"), default="auto",
+    parser.add_argument("--precision", choices=DETECTOR_PRECISIONS, default="auto",
                         help="YOLO .pt arithmetic (detector.precision: bf16 on CPUs that have it)")
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
     args = parser.parse_args()

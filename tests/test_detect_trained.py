@@ -24,7 +24,7 @@ from mtmc.detect.cache import cached_detections, cached_detector
 from mtmc.detect.evaluate import _ignore
 from mtmc.detect.evaluate import main as evaluate_main
 from mtmc.detect.train import main as train_main
-from mtmc.detect.yolo import cpu_has_native_bf16
+from mtmc.detect.yolo import _decode_in_fp32, cpu_has_native_bf16
 from mtmc.eval.detection import box_iou_xyxy
 from mtmc.formats.mot import read_mot
 from mtmc.synth.config import load_preset, with_overrides
@@ -89,6 +89,12 @@ def test_cpu_bfloat16_support_is_read_from_cpuinfo(tmp_path: Path) -> None:
     cpuinfo.write_text("processor : 0\nflags : fpu sse avx2 avx512f avx512_vnni\n")
     assert not cpu_has_native_bf16(cpuinfo)
     assert not cpu_has_native_bf16(tmp_path / "missing")
+
+
+def test_bfloat16_needs_a_head_whose_box_decoding_can_stay_fp32() -> None:
+    import torch
+
+    assert not _decode_in_fp32(torch.nn.Identity())  # no decoding step: left alone, bf16 refused
 
 
 def test_bfloat16_detector_gives_the_fp32_boxes(scene: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -43,7 +43,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from mtmc.config import DetectorConfig, load_cams
+from mtmc.config import DETECTOR_PRECISIONS, DetectorConfig, DetectorPrecision, load_cams
 from mtmc.detect import build_detector
 from mtmc.eval.detection import FrameBoxes, detection_metrics
 from mtmc.formats.mot import read_mot
@@ -133,7 +133,7 @@ def _count_frames(data: Path, kind: str) -> int:
     return len(yolo_images(data, "val"))
 
 
-def _detector(name: str, scene: Path | None, imgsz: int, device: str, precision: str):
+def _detector(name: str, scene: Path | None, imgsz: int, device: str, precision: DetectorPrecision):
     """Build one detector; weights-free backends take the scene's cameras and calibrations."""
     if name in WEIGHTS_FREE:
         if scene is None:
@@ -161,7 +161,7 @@ def evaluate_detectors(
     imgsz: int = SHIPPED_DETECTOR_IMAGE_SIZE_PX,
     confidence_min: float | None = None,
     device: str = "auto",
-    precision: str = "auto",
+    precision: DetectorPrecision = "auto",
     progress: bool = True,
 ) -> dict[str, dict]:
     """Score each model on the same frames; returns the ``metrics.json`` dict (see module doc).
@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--imgsz", type=int, default=SHIPPED_DETECTOR_IMAGE_SIZE_PX, help="YOLO inference size, px")
     parser.add_argument("--conf", type=float, default=None, help="threshold for recall/precision")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--precision", choices=("auto", "bf16"), default="auto",
+    parser.add_argument("--precision", choices=DETECTOR_PRECISIONS, default="auto",
                         help="YOLO .pt arithmetic (detector.precision)")
     parser.add_argument("--out", type=Path, default=None, help="write OUT/metrics.json")
     args = parser.parse_args(argv)

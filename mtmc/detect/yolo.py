@@ -52,11 +52,14 @@ def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     return any(flag in flags for flag in NATIVE_BF16_FLAGS)
 
 
-def _decode_in_fp32(head: torch.nn.Module) -> None:
-    """Make a YOLO Detect head decode its boxes in FP32 under a bfloat16 autocast."""
+def _decode_in_fp32(head: torch.nn.Module) -> bool:
+    """Make a YOLO Detect head decode its boxes in FP32 under a bfloat16 autocast. False (nothing
+    changed) for a head without ultralytics' ``_inference`` decoding step."""
     import torch
 
-    decode = head._inference
+    decode = getattr(head, "_inference", None)
+    if decode is None:
+        return False
 
     def decode_fp32(x: dict[str, torch.Tensor]) -> torch.Tensor:
         with torch.autocast(device_type=x["boxes"].device.type, enabled=False):
@@ -64,6 +67,7 @@ def _decode_in_fp32(head: torch.nn.Module) -> None:
                            for k, v in x.items()})
 
     head._inference = decode_fp32
+    return True
 
 
 class YoloDetector:
@@ -106,9 +110,12 @@ class YoloDetector:
             log.warning("detector.precision: bf16: this CPU has no native bfloat16 instructions "
                         "(avx512_bf16, amx_bf16), where it is slower than FP32; using FP32")
             self.bf16 = False
+        if self.bf16 and not _decode_in_fp32(self.model.model.model[-1]):
+            log.warning("detector.precision: bf16: %s has no YOLO Detect head whose box decoding "
+                        "can stay in FP32 (bfloat16 boxes would be off by pixels); using FP32 or "
+                        "FP16 as with precision: auto", weights.name)
+            self.bf16 = False
         self.half = self.device.startswith("cuda") and is_pt and not self.bf16
-        if self.bf16:
-            _decode_in_fp32(self.model.model.model[-1])
         names = getattr(self.model, "names", None) or {}
         person = str(names.get(PERSON_CLASS_ID, "person")).lower()
         if "person" not in person and "pedestrian" not in person:
