@@ -288,10 +288,15 @@ class AssociationConfig:
             it has stood still (within ``mtmc.associate.online.STATIC_ALARM_RADIUS_M``) for this
             long: most often a fixed object that the detector takes for a person (shelf goods, a
             mannequin, a poster), seen in every frame at one place. It stays tracked (so it
-            starts no new id) and is reported again when it moves or another camera sees it. A
-            person who stands this long where one camera alone has ever seen them is hidden too:
-            raise it, or set 0 to report every id, where people wait at one spot (a till, a
-            workstation).
+            starts no new id) and is reported again when it moves or another camera sees it.
+            The same holds for a camera's tracklet that has stood still this long with no other
+            camera's tracklet of its id beside it for most of that time, even when other cameras
+            have seen its id (a passer-by's tracklet that joined it): an id seen by such
+            tracklets alone is not reported and takes no new tracklet, such a tracklet starts or
+            joins no id, and a new track of that camera on the same spot (the tracker lost the
+            object for a moment) is the same alarm. A person who stands this long where one
+            camera alone sees them is hidden too: raise it, or set 0 to report every id, where
+            people wait at one spot (a till, a workstation).
             (8-camera scenes, the stage-2b detector: two of eight seeds had such an alarm for most of
             their 60 s, shelf goods far from the camera; floor HOTA 83.8 -> 84.6 and 87.2 ->
             88.7 with 20 s; the others within 0.1.)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -24,7 +25,9 @@ from mtmc.associate.online import (
     POSITION_ALPHA,
     RESIDUAL_TAU_S,
     STATIC_ALARM_RADIUS_M,
+    STATIC_LEAVE_S,
     GlobalTrack,
+    Stillness,
     Tracklet,
     _core,
     _fuse,
@@ -661,9 +664,9 @@ def test_still_single_camera_id_is_not_reported_after_static_alarm_s() -> None:
     # Camera a alone sees a fixed "person" (1) at one spot, as the detector sees shelf goods;
     # person 2 stands as still where cameras a and b both see them; person 3 walks slowly (0.1
     # m/s) in a's view; person 4 stands in a's view for 22 s, then walks away; person 5 walks
-    # for 5 s, then stands. Once still for 20 s (the ids start after the 0.3 s tentative
-    # period), 1 and 4 are tracked but not reported; 4 is reported again when it has left its
-    # spot (1 m), and 1 never; 5 is hidden 20 s after its last metre.
+    # for 5 s, then stands. Once still for 20 s (counted from their tracklets' first sighting),
+    # 1 and 4 are tracked but not reported; 4 is reported again when it has left its spot (1 m),
+    # once outside it for 1 s, and 1 never; 5 is hidden 20 s after its point last settled.
     assert AssociationConfig().static_alarm_s == 20.0
     assert STATIC_ALARM_RADIUS_M == 1.0
 
@@ -678,18 +681,57 @@ def test_still_single_camera_id_is_not_reported_after_static_alarm_s() -> None:
     cams = {"a": everywhere, "b": lambda x, y: 9 < x < 11}
     cfg = AssociationConfig(tentative_s=0.3)
     reported = lambda assoc: {obj.global_id for obj in assoc.objects()}  # noqa: E731
-    hist, assoc = run(people, cams, 20.3, None, config=cfg)  # last step at 20.2 s: 19.9 s still
+    hist, assoc = run(people, cams, 20.0, None, config=cfg)  # last step at 19.9 s
     assert reported(assoc) == {hist[pid][-1] for pid in people}
-    hist, assoc = run(people, cams, 21, None, config=cfg)  # 20.6 s
+    hist, assoc = run(people, cams, 21, None, config=cfg)  # 20.9 s
     assert reported(assoc) == {hist[pid][-1] for pid in (2, 3, 5)}
     assert len(assoc.globals) == 5  # still tracked
-    hist, assoc = run(people, cams, 23.5, None, config=cfg)  # 4 has walked 1.4 m
-    assert reported(assoc) == {hist[pid][-1] for pid in (2, 3, 4, 5)}
-    hist, assoc = run(people, cams, 26, None, config=cfg)  # 5 has stood for 21 s
+    hist, assoc = run(people, cams, 23.5, None, config=cfg)  # 4 is 1.4 m away, for 0.4 s
+    assert reported(assoc) == {hist[pid][-1] for pid in (2, 3, 5)}  # 4 not yet: a moment out
+    hist, assoc = run(people, cams, 24.5, None, config=cfg)  # 4 has been out for 1.4 s
+    # 5 has not left 1 m of where its point settled at 4 s (the point must stay out for 1 s)
     assert reported(assoc) == {hist[pid][-1] for pid in (2, 3, 4)}
     assert all(switches(hist[pid]) == 0 for pid in people)
     hist, assoc = run(people, cams, 26, None, config=AssociationConfig(tentative_s=0.3, static_alarm_s=0))
     assert len(assoc.objects()) == 5
+
+
+def test_stillness_ignores_short_stays_outside_its_radius() -> None:
+    assert (STATIC_ALARM_RADIUS_M, STATIC_LEAVE_S) == (1.0, 1.0)
+    still = Stillness(0.0, 0.0, since_t=0.0)
+    assert not still.update(0.6, 0.8, 1.0)  # 1.0 m: inside
+    assert not still.update(1.5, 0.0, 2.0) and still.away_t == 2.0  # out, for 0 s
+    assert not still.update(0.5, 0.0, 2.5) and still.away_t == math.inf  # back: a jump
+    assert not still.update(2.0, 0.0, 3.0)  # out again, from 3.0
+    assert not still.update(2.5, 0.0, 3.9)  # out for 0.9 s
+    assert still.update(3.0, 0.0, 4.0)  # out for 1 s: it moved, and stands still from here
+    assert (still.x_m, still.y_m, still.since_t, still.away_t) == (3.0, 0.0, 4.0, math.inf)
+
+
+def test_static_alarm_takes_no_passers_by_and_stays_hidden() -> None:
+    # Camera a alone sees a fixed "person" (1) at the origin all along. From 25 s, camera b sees
+    # people (2, 3) who come in 1 m from it (b sees x > -1; a does not see them) and walk on.
+    # Their new tracklets must not join the static alarm's id (whose tracklet no other camera
+    # has stood with): they start their own, and the alarm stays hidden while they pass. Before
+    # this rule (global ids only), the first passer-by took the alarm's id, which two cameras
+    # had then seen, so it was reported again. At 30 s camera a's tracker loses the object and
+    # starts a new track on it: that is the same alarm, hidden at once (it gets no id at all).
+    people = {1: walk((0, 0), (0, 0)), 2: walk((-1.0, 0.3), (1.0, 0), t0=25.0),
+              3: walk((-1.0, -0.3), (1.0, 0), t0=35.0)}
+    cams = {"a": lambda x, y: y == 0, "b": lambda x, y: y != 0 and x > -1.0}
+    cfg = AssociationConfig(tentative_s=0.3)
+
+    def restart(cam: str, pid: int, t: float) -> int:
+        return 100 if (cam, pid) == ("a", 1) and t >= 30.0 else pid
+
+    hist, assoc = run(people, cams, 40, None, local_id=restart, config=cfg)
+    assert ("a", 100) in assoc.tracklets
+    (alarm,) = set(hist[1])
+    assert alarm not in set(hist[2]) | set(hist[3])
+    assert switches(hist[2]) == 0 and switches(hist[3]) == 0
+    assert {obj.global_id for obj in assoc.objects()} == {hist[2][-1], hist[3][-1]}
+    hist, assoc = run(people, cams, 36, None, local_id=restart, config=cfg)  # 3 passes 0.3 m away
+    assert {obj.global_id for obj in assoc.objects()} == {hist[2][-1], hist[3][-1]}
 
 
 def test_people_who_look_different_are_not_merged() -> None:

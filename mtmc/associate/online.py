@@ -35,9 +35,12 @@ per person, and in each step:
 :meth:`GlobalAssociator.objects` reports the global tracks seen in the step, except *shadows*: an
 id seen by one camera only, within ``shadow_radius_m`` of an id that two or more other cameras
 see (with detected boxes that is usually one person split by a misplaced floor point), and *static
-alarms*: an id that one camera only has ever seen and that has not left one spot
-(``STATIC_ALARM_RADIUS_M``) for ``static_alarm_s`` (a fixed object that the detector takes for a
-person).
+alarms* (a fixed object that the detector takes for a person): an id that one camera only has ever
+seen and that has not left one spot (``STATIC_ALARM_RADIUS_M``, ``STATIC_LEAVE_S``) for
+``static_alarm_s``, or an id seen now only by tracklets that have each stood still that long with
+no other camera's tracklet of their id beside them for most of it (``STATIC_COMPANY_SHARE``). A
+static-alarm tracklet starts no id and joins none, and an id seen by such tracklets alone takes no
+other camera's tracklet (a passer-by's new tracklet would otherwise join the alarm's id).
 
 Per-person state is kept in Python floats and embeddings are updated in batches, so a step costs
 little more than one pass over the observations (see ``scripts/bench_association.py``).
@@ -54,7 +57,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -151,9 +154,40 @@ REPORT_CORE_RADIUS_M = 0.5
 # metre when the box does by a pixel or two (shelf goods taken for a person 25 m from the camera,
 # seed 202: 0.6 m in 40 s).
 STATIC_ALARM_RADIUS_M = 1.0
+# ... and leaves it only after standing outside it for this long: a far box's floor point jumps
+# a metre or more for a frame or two when the box takes in a passer-by behind it (shelf goods in
+# seed 203's cam8: 14.1, 4.2 most of the time, 15.3, 5.8 now and then).
+STATIC_LEAVE_S = 1.0
+# Static alarms of tracklets: a tracklet that has stood still for static_alarm_s is one unless
+# another camera's tracklet of its track stood with it (within STATIC_ALARM_RADIUS_M) for at least
+# this share of that time. A person standing where two cameras see them has company almost always;
+# shelf goods have it only while someone walks past.
+STATIC_COMPANY_SHARE = 0.5
 
 
-@dataclass(eq=False)
+@dataclass(slots=True)
+class Stillness:
+    """Where and since when something has stood still: within ``STATIC_ALARM_RADIUS_M`` of
+    ``(x_m, y_m)``, apart from stays outside shorter than ``STATIC_LEAVE_S``."""
+
+    x_m: float
+    y_m: float
+    since_t: float
+    away_t: float = math.inf  # since when it has been outside the radius (inf: inside)
+
+    def update(self, x_m: float, y_m: float, t_s: float) -> bool:
+        """Take the point seen at ``t_s``; True when it has left (it stands still from here)."""
+        if math.hypot(x_m - self.x_m, y_m - self.y_m) <= STATIC_ALARM_RADIUS_M:
+            self.away_t = math.inf
+            return False
+        self.away_t = min(self.away_t, t_s)
+        if t_s - self.away_t < STATIC_LEAVE_S:
+            return False
+        self.x_m, self.y_m, self.since_t, self.away_t = x_m, y_m, t_s, math.inf
+        return True
+
+
+@dataclass(eq=False, slots=True)
 class Tracklet:
     """One camera's local track as the associator sees it."""
 
@@ -185,13 +219,20 @@ class Tracklet:
     left_id: int = UNASSIGNED  # the global id it was released from (step 2), and when
     left_t: float = -math.inf
     step: int = -1  # the associator's step that last observed it (one row per step)
+    dt_s: float = 0.0  # time since its observation before this step's
+    # Static alarms: where and since when it has stood still, and for how many of those seconds
+    # another camera's tracklet of its track stood there with it; whether it is a static alarm
+    # now (static_alarm_s, STATIC_COMPANY_SHARE)
+    still: Stillness | None = None
+    company_s: float = 0.0
+    static_alarm: bool = False
 
     @property
     def key(self) -> tuple[str, int]:
         return (self.camera_id, self.local_id)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class GlobalTrack:
     """One person: floor state, appearance model and the tracklets bound to it."""
 
@@ -210,11 +251,11 @@ class GlobalTrack:
     report_dx_m: float = 0.0
     report_dy_m: float = 0.0
     # Static alarms (the report): the only camera that has ever seen it (None once another one
-    # did), and where and since when it has stood within STATIC_ALARM_RADIUS_M.
+    # did), and where and since when it has stood still.
     single_camera: str | None = None
-    still_x_m: float = math.nan
-    still_y_m: float = math.nan
-    still_since_t: float = math.nan
+    still: Stillness | None = None
+    # Its tracklets were all static alarms when it was last seen.
+    alarm_only: bool = False
 
     def predict(self, t_s: float) -> tuple[float, float]:
         """Floor position at ``t_s``: constant velocity for at most ``MAX_EXTRAPOLATION_S``."""
@@ -255,6 +296,8 @@ class GlobalAssociator:
         self.tracklets: dict[tuple[str, int], Tracklet] = {}
         self.globals: dict[int, GlobalTrack] = {}
         self._seen_now: dict[int, dict[str, int]] = {}
+        self._static_hidden: set[int] = set()  # ids seen now that are static alarms
+        self._alarms: set[Tracklet] = set()  # tracklets that are static alarms
         # (older id, younger id) -> per MERGE_RULES entry, since when the two have stood within
         # its distance on disjoint cameras (inf: not now)
         self._close_since: dict[tuple[int, int], tuple[float, ...]] = {}
@@ -294,7 +337,7 @@ class GlobalAssociator:
         is the filter's, with the point of the cameras that agree (``REPORT_CORE_RADIUS_M``) as
         its last measurement."""
         result = []
-        hidden = self._shadows() | self._static_alarms()
+        hidden = self._shadows() | self._static_hidden
         for gid in sorted(self._seen_now.keys() - hidden):
             g = self.globals[gid]
             result.append(GlobalObject(gid, g.x_m + g.report_dx_m, g.y_m + g.report_dy_m,
@@ -319,18 +362,6 @@ class GlobalAssociator:
                 hidden.add(gid)
         return hidden
 
-    def _static_alarms(self) -> set[int]:
-        """Ids seen now that one camera only has ever seen and that have stood still (within
-        ``STATIC_ALARM_RADIUS_M``) for ``static_alarm_s``."""
-        after_s = self.config.static_alarm_s
-        if after_s <= 0:
-            return set()
-        return {
-            gid for gid in self._seen_now
-            if self.globals[gid].single_camera is not None
-            and self._t - self.globals[gid].still_since_t >= after_s
-        }
-
     # 1. ----------------------------------------------------------------------------------------
 
     def _observe(self, dets: Detections, t_s: float) -> list[Tracklet | None]:
@@ -350,21 +381,39 @@ class GlobalAssociator:
         has_precision = (np.isfinite(prec).all(axis=1).tolist() if prec is not None
                          else [False] * n)
         rows: list[Tracklet | None] = [None] * n
+        static_after_s = self.config.static_alarm_s
         for i in np.flatnonzero(valid).tolist():
             key = (str(cams[i]), local_ids[i])
             tr = self.tracklets.get(key)
             if tr is None:
                 tr = Tracklet(key[0], key[1], first_t=t_s, last_t=t_s, unassigned_since=t_s)
                 self.tracklets[key] = tr
+                self._take_alarm_spot(tr, xs[i], ys[i])
             if tr.step == self._step:
                 raise ValueError(
                     f"camera {key[0]!r}: local track id {key[1]} is on two rows of one step "
                     f"(t = {t_s} s); a single-camera tracker gives each box its own id"
                 )
             tr.step = self._step
-            tr.last_t = t_s
-            tr.x_m, tr.y_m, tr.quality, tr.box_cut = xs[i], ys[i], quality[i], cut[i]
+            tr.dt_s, tr.last_t = t_s - tr.last_t, t_s
+            x, y = xs[i], ys[i]
+            tr.x_m, tr.y_m, tr.quality, tr.box_cut = x, y, quality[i], cut[i]
             tr.precision = precisions[i] if has_precision[i] else None
+            still = tr.still
+            if still is None:
+                tr.still = still = Stillness(x, y, t_s)
+            elif still.update(x, y, t_s):
+                tr.company_s = 0.0
+            still_s = t_s - still.since_t
+            if tr.static_alarm or still_s >= static_after_s > 0:  # (rarely true)
+                alarm = (still_s >= static_after_s > 0
+                         and tr.company_s < STATIC_COMPANY_SHARE * still_s)
+                if alarm != tr.static_alarm:
+                    tr.static_alarm = alarm
+                    if alarm:
+                        self._alarms.add(tr)
+                    else:
+                        self._alarms.discard(tr)
             rows[i] = tr
         emb = dets.data.get(EMBEDDING)
         if emb is not None and n:
@@ -372,6 +421,18 @@ class GlobalAssociator:
             if with_emb.size:
                 self._record_embeddings([rows[i] for i in with_emb.tolist()], emb[with_emb], t_s)
         return rows
+
+    def _take_alarm_spot(self, tr: Tracklet, x_m: float, y_m: float) -> None:
+        """A new tracklet where a static alarm of its camera stands, unseen now, is that alarm
+        again (the local tracker lost it and started a new track): it takes over its stillness."""
+        for alarm in self._alarms:
+            if (alarm.camera_id == tr.camera_id and alarm.last_t < tr.first_t
+                    and alarm.still is not None
+                    and math.hypot(x_m - alarm.still.x_m, y_m - alarm.still.y_m)
+                    <= STATIC_ALARM_RADIUS_M):
+                tr.still = replace(alarm.still, away_t=math.inf)
+                tr.company_s = alarm.company_s
+                return
 
     @staticmethod
     def _record_embeddings(trs: list[Tracklet], emb: np.ndarray, t_s: float) -> None:
@@ -558,6 +619,9 @@ class GlobalAssociator:
         # one it has just released.
         for c in np.flatnonzero(np.isfinite(cost).any(axis=0)).tolist():
             g = tracks[c]
+            if g.alarm_only:  # nor, when static alarms alone saw it last, any other tracklet
+                cost[:, c] = np.inf
+                continue
             busy = {key[0] for key in g.tracklets if self.tracklets[key].last_t == t_s}
             for r in np.flatnonzero(np.isfinite(cost[:, c])).tolist():
                 tr = tracklets[r]
@@ -571,7 +635,7 @@ class GlobalAssociator:
         """One assignment per camera: a camera's tracklets compete for tracks, cameras do not
         (one cost matrix serves all: binding a tracklet only makes its track busy for its own
         camera)."""
-        unbound = [tr for tr in observed if tr.global_id == UNASSIGNED]
+        unbound = [tr for tr in observed if tr.global_id == UNASSIGNED and not tr.static_alarm]
         tracks = list(self.globals.values())
         if not unbound or not tracks:
             return
@@ -602,7 +666,7 @@ class GlobalAssociator:
         by_camera: dict[str, list[Tracklet]] = {}
         confirmed = self._confirmed_new(observed, t_s)
         for tr in observed:
-            if tr.global_id == UNASSIGNED and (
+            if tr.global_id == UNASSIGNED and not tr.static_alarm and (
                 t_s - tr.unassigned_since >= self.config.tentative_s or tr.key in confirmed
             ):
                 by_camera.setdefault(tr.camera_id, []).append(tr)
@@ -619,7 +683,7 @@ class GlobalAssociator:
                 if tr.global_id == UNASSIGNED:
                     g = GlobalTrack(global_id=self._next_id, x_m=tr.x_m, y_m=tr.y_m, last_t=t_s,
                                     appearance=tr.appearance, first_t=t_s, single_camera=cam,
-                                    still_x_m=tr.x_m, still_y_m=tr.y_m, still_since_t=t_s)
+                                    still=Stillness(tr.x_m, tr.y_m, t_s))
                     self._next_id += 1
                     self.globals[g.global_id] = g
                     self._bind(tr, g, t_s)
@@ -630,7 +694,8 @@ class GlobalAssociator:
         stands within ``GROUP_RADIUS_M``, and no global track is predicted within
         ``gate_floor_m + NEW_PERSON_CLEARANCE_M`` of either. A tracklet released from a track
         (step 2) always waits."""
-        new = [tr for tr in observed if tr.global_id == UNASSIGNED and tr.left_id == UNASSIGNED]
+        new = [tr for tr in observed
+               if tr.global_id == UNASSIGNED and tr.left_id == UNASSIGNED and not tr.static_alarm]
         if len(new) < 2:
             return set()
         xy = np.array([(tr.x_m, tr.y_m) for tr in new])
@@ -653,6 +718,8 @@ class GlobalAssociator:
             if tr.global_id != UNASSIGNED:
                 members.setdefault(tr.global_id, []).append(tr)
         self._seen_now = {}
+        self._static_hidden = set()
+        static_after_s = self.config.static_alarm_s
         appearance_updates: list[tuple[GlobalTrack, Tracklet]] = []
         for gid, reporting in members.items():
             g = self.globals[gid]
@@ -682,11 +749,20 @@ class GlobalAssociator:
                 (g, tr) for tr in trs if tr.embedded_t == t_s and tr.appearance_strikes == 0
             )
             self._seen_now[gid] = {tr.camera_id: tr.local_id for tr in reporting}
+            if len(reporting) > 1:
+                _add_company(reporting)
+            # static alarms (static_alarm_s): seen by static-alarm tracklets only, or only one
+            # camera has ever seen it and it has stood still that long
+            g.alarm_only = reporting[0].static_alarm and all(tr.static_alarm for tr in reporting)
             if g.single_camera is not None:
                 if any(tr.camera_id != g.single_camera for tr in reporting):
                     g.single_camera = None
-                elif math.hypot(g.x_m - g.still_x_m, g.y_m - g.still_y_m) > STATIC_ALARM_RADIUS_M:
-                    g.still_x_m, g.still_y_m, g.still_since_t = g.x_m, g.y_m, t_s
+                elif g.still is not None:
+                    g.still.update(g.x_m, g.y_m, t_s)
+                    if static_after_s > 0 and t_s - g.still.since_t >= static_after_s:
+                        self._static_hidden.add(gid)
+            if g.alarm_only:
+                self._static_hidden.add(gid)
         self._update_appearance(appearance_updates)
 
     @staticmethod
@@ -780,6 +856,7 @@ class GlobalAssociator:
         max_age = self.config.max_age_s
         for key in [k for k, tr in self.tracklets.items() if t_s - tr.last_t > max_age]:
             tr = self.tracklets.pop(key)
+            self._alarms.discard(tr)
             if tr.global_id in self.globals:
                 self.globals[tr.global_id].tracklets.discard(key)
         for gid in [gid for gid, g in self.globals.items() if t_s - g.last_t > max_age]:
@@ -817,6 +894,24 @@ def _cap_exemplars(g: GlobalTrack) -> None:
     """Drop the oldest exemplars beyond ``MAX_EXEMPLARS``."""
     while len(g.exemplars) > MAX_EXEMPLARS:
         g.exemplars.popitem(last=False)
+
+
+def _add_company(trs: list[Tracklet]) -> None:
+    """Count this step towards ``company_s`` of each of ``trs`` (the tracklets of one track seen
+    now) that another camera's tracklet stands within ``STATIC_ALARM_RADIUS_M`` of."""
+    if len(trs) == 2:  # the usual case, without the loops
+        a, b = trs
+        if a.camera_id != b.camera_id and (
+            math.hypot(a.x_m - b.x_m, a.y_m - b.y_m) <= STATIC_ALARM_RADIUS_M
+        ):
+            a.company_s += a.dt_s
+            b.company_s += b.dt_s
+        return
+    for tr in trs:
+        if any(o.camera_id != tr.camera_id
+               and math.hypot(o.x_m - tr.x_m, o.y_m - tr.y_m) <= STATIC_ALARM_RADIUS_M
+               for o in trs):
+            tr.company_s += tr.dt_s
 
 
 def _core(trs: list[Tracklet], radius_m: float) -> list[Tracklet]:
