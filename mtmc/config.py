@@ -300,6 +300,14 @@ class AssociationConfig:
             (8-camera scenes, the stage-2b detector: two of eight seeds had such an alarm for most of
             their 60 s, shelf goods far from the camera; floor HOTA 83.8 -> 84.6 and 87.2 ->
             88.7 with 20 s; the others within 0.1.)
+        encounter_s: two ids that come within 1 m of each other and part again (1.5 m) within
+            this long are checked for a swap: their floor positions and velocities when they met,
+            carried forward, are compared with where they are, and if the two fit the other way
+            round (by 1 m) their camera tracks are exchanged, unless appearance says each holds
+            its own person (``mtmc.associate.online.ENCOUNTER_*``). That undoes the swap all
+            cameras' trackers make when two people who look alike walk through each other.
+            Longer covers slower crossings but takes more people who met, stopped and turned
+            for a crossing; 0 = off.
     """
 
     appearance_weight: float = 0.5
@@ -313,6 +321,7 @@ class AssociationConfig:
     unbind_residual_m: float = 0.9
     shadow_radius_m: float = 2.0
     static_alarm_s: float = 20.0
+    encounter_s: float = 3.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.appearance_weight <= 1.0:
@@ -323,7 +332,7 @@ class AssociationConfig:
             if not getattr(self, name) > 0:
                 raise FieldError(name, f"must be > 0, got {getattr(self, name)}")
         for name in ("tentative_s", "reentry_speed_mps", "unbind_after_s", "shadow_radius_m",
-                     "static_alarm_s"):
+                     "static_alarm_s", "encounter_s"):
             if getattr(self, name) < 0:
                 raise FieldError(name, f"must be >= 0, got {getattr(self, name)}")
 

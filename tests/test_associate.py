@@ -20,6 +20,7 @@ from mtmc.associate import (
 from mtmc.associate.assign import DENSE_MAX_CELLS
 from mtmc.associate.online import (
     APPEARANCE_STRIKES,
+    ENCOUNTER_SWAP_MARGIN_M,
     MAX_EXTRAPOLATION_S,
     MERGE_RULES,
     POSITION_ALPHA,
@@ -30,7 +31,9 @@ from mtmc.associate.online import (
     Stillness,
     Tracklet,
     _core,
+    _Encounter,
     _fuse,
+    _parted_swapped,
     _predict,
 )
 from mtmc.config import EXACT_BOXES_UNBIND_RESIDUAL_M, AssociationConfig
@@ -260,6 +263,65 @@ def test_two_people_crossing_in_the_overlap_of_two_cameras() -> None:
 def test_crossing_without_appearance_relies_on_local_trackers() -> None:
     people = {1: walk((0, 5), (1.0, 0)), 2: walk((10, 5.3), (-1.0, 0))}
     hist, _ = run(people, {"a": everywhere, "b": everywhere}, 10, None)
+    assert switches(hist[1]) == 0 and switches(hist[2]) == 0
+
+
+def _meet_then(turn: Position) -> Position:
+    """Walks from (10, 5) towards -x at 1 m/s, meets a walker from (0, 5) at (5, 5) at 5 s,
+    then follows ``turn(t - 5)`` from there."""
+    def pos(t: float) -> tuple[float, float]:
+        return (10.0 - t, 5.0) if t < 5.0 else turn(t - 5.0)
+    return pos
+
+
+def _trackers_swap_at_5s(cam: str, pid: int, t: float) -> int:
+    return pid if t < 5.0 else 3 - pid  # both cameras' trackers swap the two people
+
+
+def test_parted_swapped_hand_computed() -> None:
+    # Met at t = 0: a at (4.5, 5) heading +x, b at (5.5, 5) heading -x, both 1 m/s. At t = 2 s
+    # the kept states predict a at (6.5, 5) and b at (3.5, 5).
+    assert ENCOUNTER_SWAP_MARGIN_M == 1.0
+    enc = _Encounter(0.0, (4.5, 5.0, 1.0, 0.0), (5.5, 5.0, -1.0, 0.0))
+    track = lambda x, y: GlobalTrack(1, x, y, last_t=2.0, first_t=0.0)  # noqa: E731
+    # a walked on; b turned north at (5, 5): keep = 0 + hypot(1.5, 1.5) = 2.12, swap = 2.12 + 3
+    assert not _parted_swapped(enc, track(6.5, 5.0), track(5.0, 6.5), 2.0)
+    # the ids came out the other way round: keep = 5.12, swap = 2.12, 3 m better
+    assert _parted_swapped(enc, track(5.0, 6.5), track(6.5, 5.0), 2.0)
+    # both turned back at (5, 5): keep = 3 + 3, swap = 0 (motion alone calls it a crossing)
+    assert _parted_swapped(enc, track(3.5, 5.0), track(6.5, 5.0), 2.0)
+    # a 0.5 m off its line, b on it: keep = 0.5, swap = 3 + hypot(3, 0.5) = 6.04
+    assert not _parted_swapped(enc, track(6.5, 5.5), track(3.5, 5.0), 2.0)
+
+
+def test_lookalikes_who_walk_through_each_other_keep_their_ids() -> None:
+    # Two people who look the same meet head on at (5, 5); 1 walks on, 2 turns north; both
+    # cameras' local trackers swap them as they part. The ids follow the trackers until the two
+    # are 1.5 m apart (about 1 s), then go back to their people: the states kept at the
+    # encounter, carried on at their velocities, fit the other way round.
+    same = np.ones(4, np.float32)
+    people = {1: walk((0, 5), (1.0, 0)), 2: _meet_then(lambda dt: (5.0, 5.0 + dt))}
+    cams = {"a": everywhere, "b": everywhere}
+    hist, _ = run(people, cams, 10, {1: same, 2: same}, local_id=_trackers_swap_at_5s)
+    for pid in people:
+        own = hist[pid][0]
+        assert hist[pid][-1] == own and switches(hist[pid]) == 2
+        assert 0 < sum(gid != own for gid in hist[pid]) <= 15  # steps of 0.1 s
+    hist, _ = run(people, cams, 10, {1: same, 2: same}, local_id=_trackers_swap_at_5s,
+                  config=AssociationConfig(tentative_s=0.3, encounter_s=0))
+    assert hist[1][-1] == hist[2][0]  # the rule off: the trackers' swap stays
+
+
+def test_people_who_meet_and_turn_back_are_not_swapped() -> None:
+    # Two people who look different meet and both walk back the way they came (the trackers keep
+    # them): motion alone would call it a crossing, appearance says no.
+    people = {1: lambda t: (t if t < 5.0 else 10.0 - t, 5.0),
+              2: _meet_then(lambda dt: (5.0 + dt, 5.0))}
+    cams = {"a": everywhere, "b": everywhere}
+    hist, _ = run(people, cams, 10, APPEAR)
+    assert switches(hist[1]) == 0 and switches(hist[2]) == 0
+    # without appearance there is nothing to tell the two stories apart, and nothing is exchanged
+    hist, _ = run(people, cams, 10, None)
     assert switches(hist[1]) == 0 and switches(hist[2]) == 0
 
 
