@@ -190,7 +190,7 @@ class _Encounter(NamedTuple):
     """Two ids' floor states when they came close (step 5b)."""
 
     t_s: float
-    a: tuple[float, float, float, float]  # x, y, vx, vy of the older id
+    a: tuple[float, float, float, float]  # x, y, vx, vy of the lower id
     b: tuple[float, float, float, float]
 
 
@@ -436,15 +436,13 @@ class GlobalAssociator:
             elif still.update(x, y, t_s):
                 tr.company_s = 0.0
             still_s = t_s - still.since_t
-            if tr.static_alarm or still_s >= static_after_s > 0:  # (rarely true)
-                alarm = (still_s >= static_after_s > 0
-                         and tr.company_s < STATIC_COMPANY_SHARE * still_s)
-                if alarm != tr.static_alarm:
-                    tr.static_alarm = alarm
-                    if alarm:
-                        self._alarms.add(tr)
-                    else:
-                        self._alarms.discard(tr)
+            alarm = still_s >= static_after_s > 0 and tr.company_s < STATIC_COMPANY_SHARE * still_s
+            if alarm != tr.static_alarm:
+                tr.static_alarm = alarm
+                if alarm:
+                    self._alarms.add(tr)
+                else:
+                    self._alarms.discard(tr)
             rows[i] = tr
         emb = dets.data.get(EMBEDDING)
         if emb is not None and n:
