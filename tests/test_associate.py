@@ -29,12 +29,13 @@ from mtmc.associate.online import (
     STATIC_LEAVE_S,
     GlobalTrack,
     Stillness,
-    Tracklet,
-    _core,
+    _core_mask,
     _Encounter,
-    _fuse,
+    _fuse_groups,
+    _in_company,
     _parted_swapped,
     _predict,
+    _stillness_step,
 )
 from mtmc.config import EXACT_BOXES_UNBIND_RESIDUAL_M, AssociationConfig
 from mtmc.types import CAMERA_ID, EMBEDDING, FLOOR_XY, Detections
@@ -464,31 +465,72 @@ def test_fused_position_and_velocity() -> None:
 
 
 def test_core_of_a_track_s_tracklets_hand_computed() -> None:
-    def tracklet(cam: str, x_m: float, quality: float = 1.0) -> Tracklet:
-        return Tracklet(cam, 1, 0.0, 0.0, x_m=x_m, y_m=0.0, quality=quality)
-
-    a, b, c = tracklet("a", 0.0), tracklet("b", 0.2), tracklet("c", 2.0)
+    xy = np.array([[0.0, 0.0], [0.2, 0.0], [2.0, 0.0]])
     # weighted distance sums: a 0.2 + 2.0 = 2.2, b 0.2 + 1.8 = 2.0, c 2.0 + 1.8 = 3.8 -> b
-    assert _core([a, b, c], 0.5) == [a, b]
-    assert _core([a, b, c], 2.0) == [a, b, c]
+    assert _core_mask(xy, np.ones(3), 0.5).tolist() == [True, True, False]
+    assert _core_mask(xy, np.ones(3), 2.0).tolist() == [True, True, True]
     # a heavy c: sums a 0.2 + 2.0 * 10 = 20.2, b 0.2 + 1.8 * 10 = 18.2, c 2.0 + 1.8 = 3.8 -> c
-    heavy = tracklet("c", 2.0, quality=10.0)
-    assert _core([a, b, heavy], 0.5) == [heavy]
+    assert _core_mask(xy, np.array([1.0, 1.0, 10.0]), 0.5).tolist() == [False, False, True]
 
 
 def test_fusion_weighs_each_direction_by_its_precision_hand_computed() -> None:
+    def fuse(points, precision, quality=None) -> tuple[float, float]:
+        n = len(points)
+        q = np.ones(n) if quality is None else np.array(quality, dtype=float)
+        (point,) = _fuse_groups(np.zeros(n, dtype=np.int64), 1, np.array(points, dtype=float), q,
+                                np.array(precision, dtype=float))
+        return tuple(point)
+
     # Camera a looks along y (its point is sure in x), camera b along x (sure in y): the fused
     # point takes each coordinate from the camera that is sure of it.
-    a = Tracklet("a", 1, 0.0, 0.0, x_m=0.0, y_m=0.0, quality=1.0, precision=[100.0, 0.0, 1.0])
-    b = Tracklet("b", 1, 0.0, 0.0, x_m=1.0, y_m=1.0, quality=1.0, precision=[1.0, 0.0, 100.0])
-    assert _fuse([a, b]) == pytest.approx((1 / 101, 100 / 101))
+    a, b = [100.0, 0.0, 1.0], [1.0, 0.0, 100.0]
+    assert fuse([(0, 0), (1, 1)], [a, b]) == pytest.approx((1 / 101, 100 / 101))
     # correlated: P_c = [[2, 1], [1, 2]] at (1, 0), P_d = I at (0, 0): [[3, 1], [1, 3]] p = [2, 1]
-    c = Tracklet("c", 1, 0.0, 0.0, x_m=1.0, y_m=0.0, precision=[2.0, 1.0, 2.0])
-    d = Tracklet("d", 1, 0.0, 0.0, x_m=0.0, y_m=0.0, precision=[1.0, 0.0, 1.0])
-    assert _fuse([c, d]) == pytest.approx((5 / 8, 1 / 8))
-    # a tracklet without a precision: quality-weighted means for all
-    e = Tracklet("e", 1, 0.0, 0.0, x_m=3.0, y_m=0.0, quality=2.0)
-    assert _fuse([a, b, e]) == pytest.approx(((0 + 1 + 6) / 4, (0 + 1 + 0) / 4))
+    assert fuse([(1, 0), (0, 0)], [[2.0, 1.0, 2.0], [1.0, 0.0, 1.0]]) == pytest.approx((5 / 8, 1 / 8))
+    # a row without a precision: quality-weighted means for all
+    nan = [np.nan] * 3
+    assert fuse([(0, 0), (1, 1), (3, 0)], [a, b, nan], quality=[1, 1, 2]) == pytest.approx(
+        ((0 + 1 + 6) / 4, (0 + 1 + 0) / 4))
+    # a singular sum of precisions (all sure of x only): quality-weighted means
+    assert fuse([(0, 0), (1, 1)], [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]) == pytest.approx((0.5, 0.5))
+    # several groups at once, each on its own
+    points = np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0], [7.0, 5.0]])
+    fused = _fuse_groups(np.array([0, 0, 1, 1]), 2, points, np.array([1.0, 1.0, 1.0, 3.0]),
+                         np.array([a, b, nan, nan]))
+    np.testing.assert_allclose(fused, [[1 / 101, 100 / 101], [6.5, 5.0]])
+
+
+def test_stillness_of_many_agrees_with_stillness_update() -> None:
+    # Four points wander (steps of up to 0.9 m, with a far jump now and then); the array version
+    # must follow each one's Stillness exactly.
+    rng = np.random.default_rng(3)
+    start = rng.uniform(0, 5, (4, 2))
+    one = [Stillness(x, y, 0.0) for x, y in start.tolist()]
+    many = np.column_stack([start, np.zeros(4), np.full(4, math.inf)])
+    xy = start.copy()
+    lefts = 0
+    for k in range(1, 60):
+        t = k * 0.1
+        xy = xy + rng.uniform(-0.3, 0.3, xy.shape) + (rng.random((4, 1)) < 0.05) * 2.0
+        many, left = _stillness_step(many, xy, t)
+        expect = [s.update(x, y, t) for s, (x, y) in zip(one, xy.tolist(), strict=True)]
+        assert left.tolist() == expect
+        np.testing.assert_array_equal(many, [(s.x_m, s.y_m, s.since_t, s.away_t) for s in one])
+        lefts += sum(expect)
+    assert lefts >= 3  # the case was exercised
+    # no point yet (since_t NaN): it starts standing where it is seen
+    fresh, left = _stillness_step(np.array([[np.nan, np.nan, np.nan, math.inf]]), np.array([[2.0, 3.0]]), 7.0)
+    assert fresh.tolist() == [[2.0, 3.0, 7.0, math.inf]] and left.tolist() == [False]
+
+
+def test_company_of_tracklets_hand_computed() -> None:
+    # track 0: cameras 0 and 1 0.5 m apart (both in company), camera 2 3 m away (alone);
+    # track 1: two rows of one camera side by side (no company: same camera), one row of
+    # camera 1 1.3 m from the nearer (too far); track 2: one row.
+    group = np.array([0, 1, 0, 1, 0, 1, 2])
+    camera = np.array([0, 5, 1, 5, 2, 1, 0])
+    xy = np.array([[0, 0], [10, 0], [0.5, 0], [10.2, 0], [3, 0], [11.5, 0], [20, 0]], dtype=float)
+    assert _in_company(group, camera, xy).tolist() == [True, False, True, False, False, False, False]
 
 
 def test_reported_position_leaves_out_a_camera_that_disagrees() -> None:

@@ -46,8 +46,11 @@ no other camera's tracklet of their id beside them for most of it (``STATIC_COMP
 static-alarm tracklet starts no id and joins none, and an id seen by such tracklets alone takes no
 other camera's tracklet (a passer-by's new tracklet would otherwise join the alarm's id).
 
-Per-person state is kept in Python floats and embeddings are updated in batches, so a step costs
-little more than one pass over the observations (see ``scripts/bench_association.py``).
+The stages work on arrays over all of a step's observations and tracks at once (the fusion and
+filter of every track, the residual check, the stillness of every tracklet); the little per-object
+state they need outside them is kept in Python attributes, and the per-tracklet state they update
+as a whole in arrays (``_TrackletArrays``), so that a step costs little more than one pass over the
+observations (see ``scripts/bench_association.py``).
 
 Example::
 
@@ -61,7 +64,9 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from itertools import compress
+from operator import attrgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -194,6 +199,19 @@ class _Encounter(NamedTuple):
     b: tuple[float, float, float, float]
 
 
+class _Step(NamedTuple):
+    """One step's observations: the observed tracklets (one per valid row, in row order) and their
+    rows' columns, aligned with them, for the stages that work on arrays."""
+
+    tracklets: list[Tracklet]
+    xy_m: np.ndarray  # (N, 2) floor points
+    quality: np.ndarray  # (N,) QUALITY
+    box_cut: np.ndarray  # (N,) bool BOX_CUT
+    precision: np.ndarray  # (N, 3) FLOOR_PRECISION, NaN rows where there is none
+    camera: np.ndarray  # (N,) Tracklet.camera_code
+    slot: np.ndarray  # (N,) Tracklet.slot
+
+
 @dataclass(slots=True)
 class Stillness:
     """Where and since when something has stood still: within ``STATIC_ALARM_RADIUS_M`` of
@@ -216,6 +234,62 @@ class Stillness:
         return True
 
 
+class _TrackletArrays:
+    """Per-tracklet state that the stages update for all tracklets at once, in arrays indexed by
+    ``Tracklet.slot``. Slots of retired tracklets are reused; the arrays double when full."""
+
+    def __init__(self) -> None:
+        # Residual check (step 2): the smoothed floor point minus the other tracklets' fused
+        # point of its track (x, y, metres) and the time of its last update; and whether it is
+        # current (the tracklet was bound, or shared its track at its last check: one alone on
+        # its track is unchecked, and when it is shared again it starts from 0 at that step, as
+        # an old time would let one noisy point set the smoothed residual).
+        self.residual = np.zeros((0, 3))
+        self.residual_live = np.zeros(0, dtype=bool)
+        # Static alarms: where and since when it has stood still (a Stillness: x_m, y_m, since_t,
+        # away_t; since_t NaN before its first point), and for how many of those seconds another
+        # camera's tracklet of its track stood there with it.
+        self.still = np.zeros((0, 4))
+        self.company_s = np.zeros(0)
+        self._free: list[int] = []
+        self._used = 0
+
+    def new(self) -> int:
+        """A slot for a new tracklet, its state cleared."""
+        if self._free:
+            slot = self._free.pop()
+        else:
+            slot = self._used
+            self._used += 1
+            if slot == len(self.company_s):
+                size = max(64, 2 * slot)
+                for name in ("residual", "residual_live", "still", "company_s"):
+                    old = getattr(self, name)
+                    setattr(self, name, np.resize(old, (size, *old.shape[1:])))
+        self.residual[slot] = (0.0, 0.0, -math.inf)
+        self.residual_live[slot] = False
+        self.still[slot] = (math.nan, math.nan, math.nan, math.inf)
+        self.company_s[slot] = 0.0
+        return slot
+
+    def free(self, slot: int) -> None:
+        self._free.append(slot)
+
+
+def _stillness_step(still: np.ndarray, xy_m: np.ndarray, t_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`Stillness.update` of many at once: ``still`` (N, 4) x_m, y_m, since_t, away_t
+    (since_t NaN: no point yet, it starts standing here), ``xy_m`` (N, 2) the points seen at
+    ``t_s``. Returns the new (N, 4) and (N,) bool: it left its spot (stands still from here)."""
+    still = still.copy()
+    first = np.isnan(still[:, 2])
+    still[first, :2], still[first, 2:] = xy_m[first], (t_s, math.inf)
+    inside = np.hypot(xy_m[:, 0] - still[:, 0], xy_m[:, 1] - still[:, 1]) <= STATIC_ALARM_RADIUS_M
+    still[:, 3] = np.where(inside, math.inf, np.minimum(still[:, 3], t_s))
+    left = ~inside & (t_s - still[:, 3] >= STATIC_LEAVE_S)
+    still[left, :2], still[left, 2:] = xy_m[left], (t_s, math.inf)
+    return still, left
+
+
 @dataclass(eq=False, slots=True)
 class Tracklet:
     """One camera's local track as the associator sees it."""
@@ -227,7 +301,7 @@ class Tracklet:
     x_m: float = 0.0
     y_m: float = 0.0
     quality: float = 1.0
-    precision: list[float] | None = None  # FLOOR_PRECISION of its last row: pxx, pxy, pyy
+    camera_code: int = 0  # small int per camera, for array comparisons (the associator's numbering)
     appearance: np.ndarray | None = None  # running mean embedding (unit)
     last_embedding: np.ndarray | None = None
     embedded_t: float = -math.inf  # when last_embedding arrived
@@ -237,23 +311,14 @@ class Tracklet:
     appearance_strikes: int = 0  # consecutive embeddings that looked wrong for its track (step 2)
     box_cut: bool = False  # this step's box touches the image border
     bound_t: float = -math.inf  # when it joined its global track
-    # Smoothed floor point minus the other tracklets' fused point of its track (step 2), metres.
-    residual_x_m: float = 0.0
-    residual_y_m: float = 0.0
-    residual_t: float = -math.inf  # last residual update
-    # The residual is current: the tracklet was bound, or shared its track at its last check. A
-    # tracklet alone on its track is unchecked; when it is shared again it starts from 0 at that
-    # step (an old residual_t would let one noisy point set the smoothed residual).
-    residual_live: bool = False
+    slot: int = -1  # its row in the associator's per-tracklet arrays (_TrackletArrays)
     left_id: int = UNASSIGNED  # the global id it was released from (step 2), and when
     left_t: float = -math.inf
     step: int = -1  # the associator's step that last observed it (one row per step)
+    row: int = -1  # its row in that step's detections
     dt_s: float = 0.0  # time since its observation before this step's
-    # Static alarms: where and since when it has stood still, and for how many of those seconds
-    # another camera's tracklet of its track stood there with it; whether it is a static alarm
-    # now (static_alarm_s, STATIC_COMPANY_SHARE)
-    still: Stillness | None = None
-    company_s: float = 0.0
+    # It is a static alarm now (static_alarm_s, STATIC_COMPANY_SHARE; its stillness and company
+    # are in the associator's _TrackletArrays).
     static_alarm: bool = False
 
     @property
@@ -327,6 +392,9 @@ class GlobalAssociator:
         self._seen_now: dict[int, dict[str, int]] = {}
         self._static_hidden: set[int] = set()  # ids seen now that are static alarms
         self._alarms: set[Tracklet] = set()  # tracklets that are static alarms
+        self._camera_codes: dict[str, int] = {}  # Tracklet.camera_code of each camera seen
+        self._camera_rank = np.zeros(0, dtype=np.int64)  # camera code -> rank of its id in sort order
+        self._arrays = _TrackletArrays()
         # (older id, younger id) -> per MERGE_RULES entry, since when the two have stood within
         # its distance on disjoint cameras (inf: not now)
         self._close_since: dict[tuple[int, int], tuple[float, ...]] = {}
@@ -348,12 +416,12 @@ class GlobalAssociator:
             raise ValueError(f"time went backwards: step at {t_s} s after {self._t} s")
         self._t = t_s
         self._step += 1
-        rows = self._observe(dets, t_s)  # 1.
-        observed = [tr for tr in rows if tr is not None]
-        self._check_bound(observed, t_s)  # 2.
+        rows, step = self._observe(dets, t_s)  # 1.
+        observed = step.tracklets
+        self._check_bound(step, t_s)  # 2.
         self._match_unbound(observed, t_s)  # 3.
         self._promote_tentative(observed, t_s)  # 4.
-        self._update_globals(observed, t_s)  # 5.
+        self._update_globals(step, t_s)  # 5.
         self._resolve_encounters(t_s)  # 5b.
         self._merge_duplicates(t_s)  # 6.
         self._retire(t_s)  # 7.
@@ -372,7 +440,7 @@ class GlobalAssociator:
         for gid in sorted(self._seen_now.keys() - hidden):
             g = self.globals[gid]
             result.append(GlobalObject(gid, g.x_m + g.report_dx_m, g.y_m + g.report_dy_m,
-                                       g.vx_mps, g.vy_mps, dict(sorted(self._seen_now[gid].items()))))
+                                       g.vx_mps, g.vy_mps, dict(self._seen_now[gid])))
         return result
 
     def _shadows(self) -> set[int]:
@@ -383,9 +451,8 @@ class GlobalAssociator:
         multi = [gid for gid, cams in self._seen_now.items() if len(cams) >= 2]
         if radius_m <= 0 or not single or not multi:
             return set()
-        tree = cKDTree([(self.globals[gid].x_m, self.globals[gid].y_m) for gid in multi])
-        near = tree.query_ball_point([(self.globals[gid].x_m, self.globals[gid].y_m) for gid in single],
-                                     radius_m)
+        near = cKDTree(_floor_xy([self.globals[gid] for gid in multi])).query_ball_point(
+            _floor_xy([self.globals[gid] for gid in single]), radius_m)
         hidden = set()
         for gid, around in zip(single, near, strict=True):
             (cam,) = self._seen_now[gid]
@@ -395,8 +462,9 @@ class GlobalAssociator:
 
     # 1. ----------------------------------------------------------------------------------------
 
-    def _observe(self, dets: Detections, t_s: float) -> list[Tracklet | None]:
-        """Record the observations; returns each row's tracklet (None for ignored rows)."""
+    def _observe(self, dets: Detections, t_s: float) -> tuple[list[Tracklet | None], _Step]:
+        """Record the observations; returns each row's tracklet (None for ignored rows) and the
+        step's observations."""
         n = len(dets)
         floor = dets.data.get(FLOOR_XY)
         if floor is None:
@@ -405,62 +473,81 @@ class GlobalAssociator:
         local_ids = dets.track_id.tolist()
         valid = (dets.track_id >= 0) & np.isfinite(floor).all(axis=1)
         xs, ys = floor[:, 0].tolist(), floor[:, 1].tolist()
-        quality = np.asarray(dets.data.get(QUALITY, np.ones(n)), dtype=float).tolist()
-        cut = np.asarray(dets.data.get(BOX_CUT, np.zeros(n)), dtype=bool).tolist()
-        prec = dets.data.get(FLOOR_PRECISION)
-        precisions = prec.tolist() if prec is not None else [None] * n
-        has_precision = (np.isfinite(prec).all(axis=1).tolist() if prec is not None
-                         else [False] * n)
+        quality_col = np.asarray(dets.data.get(QUALITY, np.ones(n)), dtype=float)
+        cut_col = np.asarray(dets.data.get(BOX_CUT, np.zeros(n)), dtype=bool)
+        quality, cut = quality_col.tolist(), cut_col.tolist()
+        precision = np.asarray(dets.data.get(FLOOR_PRECISION, np.full((n, 3), np.nan)), dtype=float)
+        precision = np.where(np.isfinite(precision).all(axis=1, keepdims=True), precision, np.nan)
         rows: list[Tracklet | None] = [None] * n
-        static_after_s = self.config.static_alarm_s
+        step = self._step
         for i in np.flatnonzero(valid).tolist():
             key = (str(cams[i]), local_ids[i])
             tr = self.tracklets.get(key)
             if tr is None:
-                tr = Tracklet(key[0], key[1], first_t=t_s, last_t=t_s, unassigned_since=t_s)
+                tr = Tracklet(key[0], key[1], first_t=t_s, last_t=t_s, unassigned_since=t_s,
+                              camera_code=self._camera_code(key[0]), slot=self._arrays.new())
                 self.tracklets[key] = tr
                 self._take_alarm_spot(tr, xs[i], ys[i])
-            if tr.step == self._step:
+            if tr.step == step:
                 raise ValueError(
                     f"camera {key[0]!r}: local track id {key[1]} is on two rows of one step "
                     f"(t = {t_s} s); a single-camera tracker gives each box its own id"
                 )
-            tr.step = self._step
+            tr.step = step
             tr.dt_s, tr.last_t = t_s - tr.last_t, t_s
             x, y = xs[i], ys[i]
             tr.x_m, tr.y_m, tr.quality, tr.box_cut = x, y, quality[i], cut[i]
-            tr.precision = precisions[i] if has_precision[i] else None
-            still = tr.still
-            if still is None:
-                tr.still = still = Stillness(x, y, t_s)
-            elif still.update(x, y, t_s):
-                tr.company_s = 0.0
-            still_s = t_s - still.since_t
-            alarm = still_s >= static_after_s > 0 and tr.company_s < STATIC_COMPANY_SHARE * still_s
-            if alarm != tr.static_alarm:
-                tr.static_alarm = alarm
-                if alarm:
-                    self._alarms.add(tr)
-                else:
-                    self._alarms.discard(tr)
             rows[i] = tr
         emb = dets.data.get(EMBEDDING)
         if emb is not None and n:
             with_emb = np.flatnonzero(valid & np.isfinite(emb).all(axis=1))
             if with_emb.size:
                 self._record_embeddings([rows[i] for i in with_emb.tolist()], emb[with_emb], t_s)
-        return rows
+        observed = list(compress(rows, valid.tolist()))
+        step = _Step(observed, floor[valid], quality_col[valid], cut_col[valid], precision[valid],
+                     _ints(observed, "camera_code"), _ints(observed, "slot"))
+        self._update_static_alarms(step, t_s)
+        return rows, step
+
+    def _update_static_alarms(self, step: _Step, t_s: float) -> None:
+        """Each observed tracklet's stillness, and whether it is a static alarm now: still for
+        ``static_alarm_s`` with company for less than ``STATIC_COMPANY_SHARE`` of it."""
+        arrays, slots = self._arrays, step.slot
+        arrays.still[slots], left = _stillness_step(arrays.still[slots], step.xy_m, t_s)
+        arrays.company_s[slots[left]] = 0.0
+        static_after_s = self.config.static_alarm_s
+        still_s = t_s - arrays.still[slots, 2]
+        alarm = ((still_s >= static_after_s) & (static_after_s > 0)
+                 & (arrays.company_s[slots] < STATIC_COMPANY_SHARE * still_s))
+        was = np.fromiter(map(attrgetter("static_alarm"), step.tracklets), bool, len(slots))
+        for k in np.flatnonzero(alarm != was).tolist():
+            tr = step.tracklets[k]
+            tr.static_alarm = bool(alarm[k])
+            if tr.static_alarm:
+                self._alarms.add(tr)
+            else:
+                self._alarms.discard(tr)
+
+    def _camera_code(self, camera_id: str) -> int:
+        """The code of ``camera_id`` (a new one for a camera not seen before)."""
+        code = self._camera_codes.get(camera_id)
+        if code is None:
+            code = self._camera_codes[camera_id] = len(self._camera_codes)
+            ranks = np.empty(len(self._camera_codes), dtype=np.int64)
+            ranks[[self._camera_codes[cam] for cam in sorted(self._camera_codes)]] = np.arange(ranks.size)
+            self._camera_rank = ranks
+        return code
 
     def _take_alarm_spot(self, tr: Tracklet, x_m: float, y_m: float) -> None:
         """A new tracklet where a static alarm of its camera stands, unseen now, is that alarm
         again (the local tracker lost it and started a new track): it takes over its stillness."""
+        arrays = self._arrays
         for alarm in self._alarms:
+            ax, ay, since_t, _ = arrays.still[alarm.slot].tolist()
             if (alarm.camera_id == tr.camera_id and alarm.last_t < tr.first_t
-                    and alarm.still is not None
-                    and math.hypot(x_m - alarm.still.x_m, y_m - alarm.still.y_m)
-                    <= STATIC_ALARM_RADIUS_M):
-                tr.still = replace(alarm.still, away_t=math.inf)
-                tr.company_s = alarm.company_s
+                    and math.hypot(x_m - ax, y_m - ay) <= STATIC_ALARM_RADIUS_M):
+                arrays.still[tr.slot] = (ax, ay, since_t, math.inf)
+                arrays.company_s[tr.slot] = arrays.company_s[alarm.slot]
                 return
 
     @staticmethod
@@ -475,69 +562,77 @@ class GlobalAssociator:
 
     # 2. ----------------------------------------------------------------------------------------
 
-    def _check_bound(self, observed: list[Tracklet], t_s: float) -> None:
+    def _check_bound(self, step: _Step, t_s: float) -> None:
         cfg = self.config
-        by_global: dict[int, list[Tracklet]] = {}
-        for tr in observed:
-            if tr.global_id != UNASSIGNED:
-                by_global.setdefault(tr.global_id, []).append(tr)
-        kept: list[Tracklet] = []
-        for members in by_global.values():
-            # One camera cannot see one person twice: keep the tracklet that was there first.
-            if len(members) > 1:
-                members.sort(key=lambda tr: tr.first_t)
-            cams: set[str] = set()
-            for tr in members:
-                if tr.camera_id in cams:
-                    self._unbind(tr, t_s)
-                else:
-                    cams.add(tr.camera_id)
-                    kept.append(tr)
-        for tr in self._appearance_strikes(kept, t_s):
+        trs = step.tracklets
+        kept = self._one_per_camera(step, t_s)
+        for tr in self._appearance_strikes([trs[i] for i in kept.tolist()], t_s):
             self._unbind(tr, t_s)
-        kept = [tr for tr in kept if tr.global_id != UNASSIGNED]
-        if kept:
+        gid = _ints(trs, "global_id")
+        kept = kept[gid[kept] != UNASSIGNED]
+        if kept.size:
             # Compare with the track's prediction, not with the other tracklets: when two cameras
             # disagree, the one that jumped away from where the person was heading is to blame.
-            slot: dict[int, int] = {}
-            for tr in kept:
-                slot.setdefault(tr.global_id, len(slot))
-            pred, gap = _predict([self.globals[gid] for gid in slot], t_s)
+            ids, group = np.unique(gid[kept], return_inverse=True)
+            pred, gap = _predict([self.globals[g] for g in ids.tolist()], t_s)
             reach_m = cfg.gate_floor_m + MAX_SPEED_MPS * gap
-            own = np.array([slot[tr.global_id] for tr in kept])
-            xy = np.array([(tr.x_m, tr.y_m) for tr in kept])
-            away = np.hypot(*(xy - pred[own]).T) > reach_m[own]
-            for tr, far in zip(kept, away.tolist(), strict=True):
-                if not far:
+            away = np.hypot(*(step.xy_m[kept] - pred[group]).T) > reach_m[group]
+            suspect = np.fromiter((trs[i].contradiction_since is not None for i in kept.tolist()),
+                                  bool, kept.size)
+            for k in np.flatnonzero(away | suspect).tolist():
+                tr = trs[kept[k]]
+                if not away[k]:
                     tr.contradiction_since = None
                     continue
                 if tr.contradiction_since is None:
                     tr.contradiction_since = t_s
                 if t_s - tr.contradiction_since >= cfg.unbind_after_s:
                     self._unbind(tr, t_s)
-        self._check_residuals([tr for tr in kept if tr.global_id != UNASSIGNED], t_s)
+                    gid[kept[k]] = UNASSIGNED
+            kept = kept[gid[kept] != UNASSIGNED]
+        self._check_residuals(step, kept, gid[kept], t_s)
 
-    def _check_residuals(self, bound: list[Tracklet], t_s: float) -> None:
+    def _one_per_camera(self, step: _Step, t_s: float) -> np.ndarray:
+        """One camera cannot see one person twice: of the tracklets of one camera bound to one
+        global track, the one that was there first stays and the others are released. Returns the
+        rows of ``step`` that stay bound, grouped by global id (in order of first appearance),
+        oldest first within each group."""
+        trs = step.tracklets
+        gid_all = _ints(trs, "global_id")
+        bound = np.flatnonzero(gid_all != UNASSIGNED)
+        if not bound.size:
+            return bound
+        gid = gid_all[bound]
+        _, first, group = np.unique(gid, return_index=True, return_inverse=True)
+        rank = np.argsort(np.argsort(first))
+        order = np.lexsort((bound, _floats(trs, "first_t")[bound], rank[group]))
+        pair = (gid * len(self._camera_codes) + step.camera[bound])[order]
+        twice = np.ones(bound.size, dtype=bool)
+        twice[np.unique(pair, return_index=True)[1]] = False
+        for i in bound[order[twice]].tolist():
+            self._unbind(trs[i], t_s)
+        return bound[order[~twice]]
+
+    def _check_residuals(self, step: _Step, bound: np.ndarray, gids: np.ndarray, t_s: float) -> None:
         """Smooth each tracklet's offset from the rest of its track; release the worst outlier.
 
-        The rest of the track is the quality-weighted mean of the other tracklets seen now (whole
-        boxes only: cut boxes carry no evidence). With more than two tracklets the largest
-        residual goes. With two, both residuals are equal and opposite: the one further from the
-        track's prediction goes (a local tracker that swapped people jumps away from where the
-        person was heading), or, when both are about as far, the one that joined last.
+        ``bound``: rows of ``step`` whose tracklets are bound, ``gids`` their global ids. The rest
+        of the track is the quality-weighted mean of the other tracklets seen now (whole boxes
+        only: cut boxes carry no evidence). With more than two tracklets the largest residual
+        goes. With two, both residuals are equal and opposite: the one further from the track's
+        prediction goes (a local tracker that swapped people jumps away from where the person was
+        heading), or, when both are about as far, the one that joined last.
         """
-        members = [tr for tr in bound if not tr.box_cut]
-        if len(members) < 2:
-            for tr in members:
-                tr.residual_live = False  # alone on its track
+        whole = ~step.box_cut[bound]
+        members, gids = bound[whole], gids[whole]
+        slots = step.slot[members]
+        if members.size < 2:
+            self._arrays.residual_live[slots] = False  # alone on its track
             return
         # 1. each member's offset from the quality-weighted mean of the others of its track
-        rows = np.array([(tr.global_id, tr.quality, tr.x_m, tr.y_m, tr.residual_x_m,
-                          tr.residual_y_m, tr.residual_t, tr.residual_live) for tr in members])
-        gids = rows[:, 0].astype(np.int64)
         _, group = np.unique(gids, return_inverse=True)
-        w = np.maximum(rows[:, 1], MIN_QUALITY)
-        xy = rows[:, 2:4]
+        w = np.maximum(step.quality[members], MIN_QUALITY)
+        xy = step.xy_m[members]
         count = np.bincount(group)[group]
         total = np.bincount(group, weights=w)[group]
         sums = np.column_stack([np.bincount(group, weights=w * xy[:, k])[group] for k in (0, 1)])
@@ -546,21 +641,21 @@ class GlobalAssociator:
         residual = xy - (sums - w[:, None] * xy) / rest
         # 2. exponential smoothing in time; a tracklet shared again after standing alone on its
         # track starts from 0 now (as when bound)
-        state = rows[:, 4:7].copy()
-        state[shared & (rows[:, 7] == 0)] = (0.0, 0.0, t_s)
+        state = self._arrays.residual[slots]
+        state[shared & ~self._arrays.residual_live[slots]] = (0.0, 0.0, t_s)
         a = 1.0 - np.exp(-(t_s - state[:, 2]) / RESIDUAL_TAU_S)
         smooth = state[:, :2] + a[:, None] * (residual - state[:, :2])
         size = np.hypot(smooth[:, 0], smooth[:, 1])
-        for tr, (sx, sy), ok in zip(members, smooth.tolist(), shared.tolist(), strict=True):
-            tr.residual_live = ok
-            if ok:
-                tr.residual_x_m, tr.residual_y_m, tr.residual_t = sx, sy, t_s
+        self._arrays.residual_live[slots] = shared
+        self._arrays.residual[slots[shared], :2] = smooth[shared]
+        self._arrays.residual[slots[shared], 2] = t_s
         # 3. at most one release per track and step
+        trs = step.tracklets
         by_global: dict[int, list[int]] = {}
         for k in np.flatnonzero(shared & (size > self.config.unbind_residual_m)).tolist():
-            by_global.setdefault(members[k].global_id, []).append(k)
+            by_global.setdefault(int(gids[k]), []).append(k)
         for gid, outliers in by_global.items():
-            pair = [members[k] for k in np.flatnonzero(gids == gid).tolist()]
+            pair = [trs[i] for i in members[gids == gid].tolist()]
             if len(pair) == 2:
                 px, py = self.globals[gid].predict(t_s)
                 far = [math.hypot(tr.x_m - px, tr.y_m - py) for tr in pair]
@@ -569,7 +664,7 @@ class GlobalAssociator:
                 else:
                     worst = max(pair, key=lambda tr: (tr.bound_t, tr.first_t))
             else:
-                worst = members[max(outliers, key=lambda k: size[k])]
+                worst = trs[members[max(outliers, key=lambda k: size[k])]]
             self._unbind(worst, t_s)
 
     def _appearance_strikes(self, bound: list[Tracklet], t_s: float) -> list[Tracklet]:
@@ -595,7 +690,7 @@ class GlobalAssociator:
         doubt = np.flatnonzero(~wrong & (d_own > cfg.appearance_margin))
         if doubt.size:  # only these need the tracks around them
             tracks = [g for g in self.globals.values() if g.appearance is not None]
-            near = cKDTree([(g.x_m, g.y_m) for g in tracks]).query_ball_point(
+            near = cKDTree(_floor_xy(tracks)).query_ball_point(
                 [(fresh[k].x_m, fresh[k].y_m) for k in doubt.tolist()], cfg.gate_floor_m)
             for k, around in zip(doubt.tolist(), near, strict=True):
                 others = [tracks[j].appearance for j in around
@@ -631,7 +726,7 @@ class GlobalAssociator:
         """(R, C) fused cost of unbound tracklets against global tracks, inf where gated
         (also beyond ``radius_m`` of a track's prediction, when given)."""
         cfg = self.config
-        xy = np.array([(tr.x_m, tr.y_m) for tr in tracklets])
+        xy = _floor_xy(tracklets)
         pred, gap = _predict(tracks, t_s)
         gate = (cfg.gate_floor_m + cfg.reentry_speed_mps * gap)[None, :]
         floor_m = floor_distance(xy, pred)
@@ -680,9 +775,8 @@ class GlobalAssociator:
         tr.global_id = g.global_id
         tr.contradiction_since = None
         tr.bound_t = t_s
-        tr.residual_x_m = tr.residual_y_m = 0.0
-        tr.residual_t = t_s
-        tr.residual_live = True
+        self._arrays.residual[tr.slot] = (0.0, 0.0, t_s)
+        self._arrays.residual_live[tr.slot] = True
         g.tracklets.add(tr.key)
 
     # 4. ----------------------------------------------------------------------------------------
@@ -727,7 +821,7 @@ class GlobalAssociator:
                if tr.global_id == UNASSIGNED and tr.left_id == UNASSIGNED and not tr.static_alarm]
         if len(new) < 2:
             return set()
-        xy = np.array([(tr.x_m, tr.y_m) for tr in new])
+        xy = _floor_xy(new)
         clear = np.ones(len(new), dtype=bool)
         if self.globals:
             pred, _ = _predict(list(self.globals.values()), t_s)
@@ -741,62 +835,105 @@ class GlobalAssociator:
 
     # 5. ----------------------------------------------------------------------------------------
 
-    def _update_globals(self, observed: list[Tracklet], t_s: float) -> None:
-        members: dict[int, list[Tracklet]] = {}
-        for tr in observed:
-            if tr.global_id != UNASSIGNED:
-                members.setdefault(tr.global_id, []).append(tr)
+    def _update_globals(self, step: _Step, t_s: float) -> None:
+        """Fuse each observed track's floor point from its tracklets, step its alpha-beta filter,
+        update its appearance and its static-alarm state, and record who sees it now (in camera
+        order). The arithmetic runs on arrays over all tracks at once."""
         self._seen_now = {}
         self._static_hidden = set()
+        gid = _ints(step.tracklets, "global_id")
+        rows = np.flatnonzero(gid != UNASSIGNED)
+        if not rows.size:
+            return
+        bound = [step.tracklets[i] for i in rows.tolist()]
+        n = len(bound)
+        ids, group = np.unique(gid[rows], return_inverse=True)
+        tracks = [self.globals[g] for g in ids.tolist()]
+        n_tracks = len(tracks)
+        xy, quality, rows_precision = step.xy_m[rows], step.quality[rows], step.precision[rows]
+        # Tracklets under suspicion do not move the track (unless nothing else sees it).
+        calm = np.fromiter((tr.contradiction_since is None for tr in bound), bool, n)
+        used = calm | (np.bincount(group, calm, minlength=n_tracks)[group] == 0)
+        use = np.flatnonzero(used)
+        measured = _fuse_groups(group[use], n_tracks, xy[use], quality[use], rows_precision[use])
+        # the report's measurement: the tracklets that agree (REPORT_CORE_RADIUS_M)
+        core = measured.copy()
+        counts = np.bincount(group[use], minlength=n_tracks)
+        crowded = np.flatnonzero(counts >= 3)
+        if crowded.size:
+            by_track = use[np.argsort(group[use], kind="stable")]
+            starts = np.cumsum(counts) - counts
+            for k in crowded.tolist():
+                members = by_track[starts[k]:starts[k] + counts[k]]
+                inside = members[_core_mask(xy[members], quality[members], REPORT_CORE_RADIUS_M)]
+                if inside.size < members.size:
+                    core[k] = _fuse_groups(np.zeros(inside.size, dtype=np.int64), 1, xy[inside],
+                                           quality[inside], rows_precision[inside])[0]
+        state = self._step_filters(tracks, measured, core, t_s)
+        # appearance, except while the tracklet's looks are in doubt
+        fresh = used & (_floats(bound, "embedded_t") == t_s) & (_ints(bound, "appearance_strikes") == 0)
+        self._update_appearance([(tracks[k], bound[i]) for i, k in
+                                 zip(np.flatnonzero(fresh).tolist(), group[fresh].tolist(), strict=True)])
+        seen_now = self._seen_now
+        by_camera = np.lexsort((self._camera_rank[step.camera[rows]], group))
+        for g, k in zip(ids[group[by_camera]].tolist(), by_camera.tolist(), strict=True):
+            tr = bound[k]
+            seen_now.setdefault(g, {})[tr.camera_id] = tr.local_id
+        company = rows[_in_company(group, step.camera[rows], xy)]
+        self._arrays.company_s[step.slot[company]] += _floats(step.tracklets, "dt_s")[company]
+        # static alarms (static_alarm_s): seen by static-alarm tracklets only, or only one
+        # camera has ever seen it and it has stood still that long
+        alarm = np.fromiter(map(attrgetter("static_alarm"), bound), bool, n)
+        alarm_only = (np.bincount(group, ~alarm, minlength=n_tracks) == 0).tolist()
         static_after_s = self.config.static_alarm_s
-        appearance_updates: list[tuple[GlobalTrack, Tracklet]] = []
-        for gid, reporting in members.items():
-            g = self.globals[gid]
-            # Tracklets under suspicion do not move the track (unless nothing else sees it).
-            trs = [tr for tr in reporting if tr.contradiction_since is None] or reporting
-            mx, my = _fuse(trs)
-            # the report's measurement: the tracklets that agree (REPORT_CORE_RADIUS_M)
-            core = _core(trs, REPORT_CORE_RADIUS_M) if len(trs) >= 3 else trs
-            cx, cy = _fuse(core) if len(core) < len(trs) else (mx, my)
-            dt = t_s - g.last_t
-            if dt > 0:
-                px, py = g.predict(t_s)
-                rx, ry = mx - px, my - py
-                g.x_m, g.y_m = px + POSITION_ALPHA * rx, py + POSITION_ALPHA * ry
-                vx, vy = g.vx_mps + VELOCITY_BETA * rx / dt, g.vy_mps + VELOCITY_BETA * ry / dt
-                speed = math.hypot(vx, vy)
-                scale = MAX_SPEED_MPS / speed if speed > MAX_SPEED_MPS else 1.0
-                g.vx_mps, g.vy_mps = vx * scale, vy * scale
-                # the same filter step, taking the core's measurement instead
-                g.report_dx_m, g.report_dy_m = POSITION_ALPHA * (cx - mx), POSITION_ALPHA * (cy - my)
-            else:  # created this step: take the fused point
-                g.x_m, g.y_m = mx, my
-                g.report_dx_m, g.report_dy_m = cx - mx, cy - my
+        for g, only, (x, y, vx, vy, dx, dy) in zip(tracks, alarm_only, state.tolist(), strict=True):
+            g.x_m, g.y_m, g.vx_mps, g.vy_mps, g.report_dx_m, g.report_dy_m = x, y, vx, vy, dx, dy
             g.last_t = t_s
-            # nor, while their looks are in doubt, its appearance
-            appearance_updates.extend(
-                (g, tr) for tr in trs if tr.embedded_t == t_s and tr.appearance_strikes == 0
-            )
-            self._seen_now[gid] = {tr.camera_id: tr.local_id for tr in reporting}
-            if len(reporting) > 1:
-                _add_company(reporting)
-            # static alarms (static_alarm_s): seen by static-alarm tracklets only, or only one
-            # camera has ever seen it and it has stood still that long
-            g.alarm_only = reporting[0].static_alarm and all(tr.static_alarm for tr in reporting)
+            g.alarm_only = only
+            if only:
+                self._static_hidden.add(g.global_id)
             if g.single_camera is not None:
-                if any(tr.camera_id != g.single_camera for tr in reporting):
+                if any(cam != g.single_camera for cam in seen_now[g.global_id]):
                     g.single_camera = None
                 elif g.still is not None:
-                    g.still.update(g.x_m, g.y_m, t_s)
+                    g.still.update(x, y, t_s)
                     if static_after_s > 0 and t_s - g.still.since_t >= static_after_s:
-                        self._static_hidden.add(gid)
-            if g.alarm_only:
-                self._static_hidden.add(gid)
-        self._update_appearance(appearance_updates)
+                        self._static_hidden.add(g.global_id)
+
+    @staticmethod
+    def _step_filters(
+        tracks: list[GlobalTrack], measured: np.ndarray, core: np.ndarray, t_s: float
+    ) -> np.ndarray:
+        """The alpha-beta filter step of each of ``tracks`` towards its ``measured`` floor point;
+        returns (C, 6): x, y, vx, vy and the report's offset (the same step taking the ``core``
+        point instead, minus the state's position). A track created this step takes its point."""
+        x, y, vx, vy, last_t = (_floats(tracks, name)
+                                for name in ("x_m", "y_m", "vx_mps", "vy_mps", "last_t"))
+        dt = t_s - last_t
+        created = dt <= 0
+        ahead = np.minimum(np.maximum(0.0, dt), MAX_EXTRAPOLATION_S)  # GlobalTrack.predict
+        px, py = x + vx * ahead, y + vy * ahead
+        mx, my = measured[:, 0], measured[:, 1]
+        rx, ry = mx - px, my - py
+        with np.errstate(divide="ignore", invalid="ignore"):  # created tracks: dt = 0
+            new_vx, new_vy = vx + VELOCITY_BETA * rx / dt, vy + VELOCITY_BETA * ry / dt
+            speed = np.hypot(new_vx, new_vy)
+            scale = np.where(speed > MAX_SPEED_MPS, MAX_SPEED_MPS / speed, 1.0)
+            new_vx, new_vy = new_vx * scale, new_vy * scale
+        gain = np.where(created, 1.0, POSITION_ALPHA)
+        return np.column_stack([
+            np.where(created, mx, px + POSITION_ALPHA * rx),
+            np.where(created, my, py + POSITION_ALPHA * ry),
+            np.where(created, vx, new_vx),
+            np.where(created, vy, new_vy),
+            gain * (core[:, 0] - mx),
+            gain * (core[:, 1] - my),
+        ])
 
     @staticmethod
     def _update_appearance(updates: list[tuple[GlobalTrack, Tracklet]]) -> None:
-        """EMA of each track's mean towards the mean of its tracklets embedded this step."""
+        """EMA of each track's mean towards the mean of its tracklets embedded this step; each
+        tracklet's look becomes its track's newest exemplar."""
         if not updates:
             return
         slot: dict[int, int] = {}
@@ -807,9 +944,20 @@ class GlobalAssociator:
                 slot[id(g)] = len(order)
                 order.append(g)
             index.append(slot[id(g)])
-            _replace_exemplar(g, tr)
-        new = np.zeros((len(order), updates[0][1].appearance.shape[0]), dtype=np.float32)
-        np.add.at(new, np.array(index), np.array([tr.appearance for _, tr in updates]))
+            # one exemplar per recent tracklet: its latest look becomes the newest (the oldest
+            # beyond MAX_EXEMPLARS goes)
+            exemplars = g.exemplars
+            if exemplars.pop(tr.key, None) is None and len(exemplars) >= MAX_EXEMPLARS:
+                exemplars.popitem(last=False)
+            exemplars[tr.key] = tr.appearance
+        looks = np.array([tr.appearance for _, tr in updates])
+        index_ = np.array(index)
+        firsts = np.unique(index_, return_index=True)[1]
+        new = looks[firsts].astype(np.float32)  # a track's first look, plus (rarely) the others
+        more = np.ones(len(updates), dtype=bool)
+        more[firsts] = False
+        if more.any():
+            np.add.at(new, index_[more], looks[more])
         new = l2_normalize(new)
         old = np.array([new[k] if g.appearance is None else g.appearance for k, g in enumerate(order)])
         mean = l2_normalize((1 - GLOBAL_EMA) * old + GLOBAL_EMA * new)
@@ -826,7 +974,7 @@ class GlobalAssociator:
         seen = sorted(self._seen_now)
         encounters: dict[tuple[int, int], _Encounter] = {}
         if max_s > 0 and len(seen) > 1:
-            xy = np.array([(self.globals[g].x_m, self.globals[g].y_m) for g in seen])
+            xy = _floor_xy([self.globals[g] for g in seen])
             for i, j in cKDTree(xy).query_pairs(ENCOUNTER_RADIUS_M):
                 pair = (seen[i], seen[j])
                 a, b = self.globals[pair[0]], self.globals[pair[1]]
@@ -888,7 +1036,7 @@ class GlobalAssociator:
         seen = sorted(self._seen_now)
         close: dict[tuple[int, int], tuple[float, ...]] = {}
         if len(seen) > 1:
-            xy = np.array([(self.globals[g].x_m, self.globals[g].y_m) for g in seen])
+            xy = _floor_xy([self.globals[g] for g in seen])
             reach_m = max(distance_m for distance_m, _ in MERGE_RULES)
             for i, j in cKDTree(xy).query_pairs(reach_m):
                 a, b = self.globals[seen[i]], self.globals[seen[j]]
@@ -940,9 +1088,9 @@ class GlobalAssociator:
             keep.appearance = l2_normalize(keep.appearance + drop.appearance)
         del self.globals[drop.global_id]
         cams = self._seen_now.pop(drop.global_id, {})
-        self._seen_now[keep.global_id].update(
-            {cam: local for cam, local in cams.items() if cam not in busy}
-        )
+        seen = self._seen_now[keep.global_id]
+        seen.update({cam: local for cam, local in cams.items() if cam not in busy})
+        self._seen_now[keep.global_id] = dict(sorted(seen.items()))  # in camera order
 
     # 7. ----------------------------------------------------------------------------------------
 
@@ -950,6 +1098,7 @@ class GlobalAssociator:
         max_age = self.config.max_age_s
         for key in [k for k, tr in self.tracklets.items() if t_s - tr.last_t > max_age]:
             tr = self.tracklets.pop(key)
+            self._arrays.free(tr.slot)
             self._alarms.discard(tr)
             if tr.global_id in self.globals:
                 self.globals[tr.global_id].tracklets.discard(key)
@@ -964,9 +1113,26 @@ class GlobalAssociator:
 def _predict(tracks: list[GlobalTrack], t_s: float) -> tuple[np.ndarray, np.ndarray]:
     """:meth:`GlobalTrack.predict` of many tracks at once: (C, 2) floor positions at ``t_s``
     and (C,) seconds since each was last seen."""
-    state = np.array([(g.x_m, g.y_m, g.vx_mps, g.vy_mps, g.last_t) for g in tracks]).reshape(-1, 5)
-    gap = np.maximum(t_s - state[:, 4], 0.0)
-    return state[:, :2] + state[:, 2:4] * np.minimum(gap, MAX_EXTRAPOLATION_S)[:, None], gap
+    x, y, vx, vy, last_t = (_floats(tracks, name) for name in ("x_m", "y_m", "vx_mps", "vy_mps", "last_t"))
+    gap = np.maximum(t_s - last_t, 0.0)
+    dt = np.minimum(gap, MAX_EXTRAPOLATION_S)
+    return np.column_stack([x + vx * dt, y + vy * dt]), gap
+
+
+def _floats(items: list, name: str) -> np.ndarray:
+    """Attribute ``name`` of each of ``items`` as a float array (faster than ``np.array`` of a
+    list of tuples, which the per-step state gathers would otherwise be)."""
+    return np.fromiter(map(attrgetter(name), items), dtype=float, count=len(items))
+
+
+def _floor_xy(items: list) -> np.ndarray:
+    """(N, 2) ``x_m``, ``y_m`` of each of ``items`` (tracklets or global tracks)."""
+    return np.column_stack([_floats(items, "x_m"), _floats(items, "y_m")]).reshape(-1, 2)
+
+
+def _ints(items: list, name: str) -> np.ndarray:
+    """Attribute ``name`` of each of ``items`` as an int64 array."""
+    return np.fromiter(map(attrgetter(name), items), dtype=np.int64, count=len(items))
 
 
 def _camera_column(dets: Detections) -> np.ndarray:
@@ -975,13 +1141,6 @@ def _camera_column(dets: Detections) -> np.ndarray:
     if CAMERA_ID in dets.meta:
         return np.full(len(dets), dets.meta[CAMERA_ID])
     raise ValueError("association needs camera_id (a column, or meta for a single camera)")
-
-
-def _replace_exemplar(g: GlobalTrack, tr: Tracklet) -> None:
-    """Keep one exemplar per recent tracklet: its latest running mean; drop the oldest beyond the cap."""
-    g.exemplars.pop(tr.key, None)
-    g.exemplars[tr.key] = tr.appearance
-    _cap_exemplars(g)
 
 
 def _cap_exemplars(g: GlobalTrack) -> None:
@@ -1001,54 +1160,51 @@ def _parted_swapped(enc: _Encounter, a: GlobalTrack, b: GlobalTrack, t_s: float)
     return keep - swap > ENCOUNTER_SWAP_MARGIN_M
 
 
-def _add_company(trs: list[Tracklet]) -> None:
-    """Count this step towards ``company_s`` of each of ``trs`` (the tracklets of one track seen
-    now) that another camera's tracklet stands within ``STATIC_ALARM_RADIUS_M`` of."""
-    if len(trs) == 2:  # the usual case, without the loops
-        a, b = trs
-        if a.camera_id != b.camera_id and (
-            math.hypot(a.x_m - b.x_m, a.y_m - b.y_m) <= STATIC_ALARM_RADIUS_M
-        ):
-            a.company_s += a.dt_s
-            b.company_s += b.dt_s
-        return
-    for tr in trs:
-        if any(o.camera_id != tr.camera_id
-               and math.hypot(o.x_m - tr.x_m, o.y_m - tr.y_m) <= STATIC_ALARM_RADIUS_M
-               for o in trs):
-            tr.company_s += tr.dt_s
+def _in_company(group: np.ndarray, camera: np.ndarray, xy_m: np.ndarray) -> np.ndarray:
+    """(N,) bool: whether each row has a row of its group (track) from another camera within
+    ``STATIC_ALARM_RADIUS_M`` of it (the tracklets of one track seen now; ``company_s``)."""
+    order = np.argsort(group, kind="stable")
+    g, cam, xy = group[order], camera[order], xy_m[order]
+    company = np.zeros(len(order), dtype=bool)
+    for d in range(1, int(np.bincount(group).max(initial=0))):  # pairs d apart in the order
+        pair = (g[d:] == g[:-d]) & (cam[d:] != cam[:-d]) & (
+            np.hypot(*(xy[d:] - xy[:-d]).T) <= STATIC_ALARM_RADIUS_M)
+        company[d:] |= pair
+        company[:-d] |= pair
+    result = np.zeros(len(order), dtype=bool)
+    result[order] = company
+    return result
 
 
-def _core(trs: list[Tracklet], radius_m: float) -> list[Tracklet]:
-    """The tracklets within ``radius_m`` of their medoid (the one with the least quality-weighted
-    sum of distances to the others), the medoid included."""
-    xy = np.array([(tr.x_m, tr.y_m) for tr in trs])
-    weight = np.array([max(tr.quality, MIN_QUALITY) for tr in trs])
-    dist_m = np.linalg.norm(xy[:, None] - xy[None], axis=2)
-    centre = int(np.argmin(dist_m @ weight))
-    return [tr for tr, d in zip(trs, dist_m[centre].tolist(), strict=True) if d <= radius_m]
+def _core_mask(xy_m: np.ndarray, quality: np.ndarray, radius_m: float) -> np.ndarray:
+    """(N,) bool: the points within ``radius_m`` of their medoid (the one with the least
+    quality-weighted sum of distances to the others), the medoid included."""
+    weight = np.maximum(quality, MIN_QUALITY)
+    dist_m = np.linalg.norm(xy_m[:, None] - xy_m[None], axis=2)
+    return dist_m[int(np.argmin(dist_m @ weight))] <= radius_m
 
 
-def _fuse(trs: list[Tracklet]) -> tuple[float, float]:
-    """Floor point of ``trs``: their precision-weighted mean where each has a precision
-    (``FLOOR_PRECISION``), else their quality-weighted mean."""
-    a = b = c = bx = by = 0.0
-    for tr in trs:
-        if tr.precision is None:
-            break
-        pxx, pxy, pyy = tr.precision
-        x, y = tr.x_m, tr.y_m
-        a, b, c = a + pxx, b + pxy, c + pyy
-        bx += pxx * x + pxy * y
-        by += pxy * x + pyy * y
-    else:
-        det = a * c - b * b
-        if det > 0:
-            return (c * bx - b * by) / det, (a * by - b * bx) / det
-    total = sx = sy = 0.0
-    for tr in trs:
-        w = max(tr.quality, MIN_QUALITY)
-        total += w
-        sx += w * tr.x_m
-        sy += w * tr.y_m
-    return sx / total, sy / total
+def _fuse_groups(
+    group: np.ndarray, n_groups: int, xy_m: np.ndarray, quality: np.ndarray, precision: np.ndarray
+) -> np.ndarray:
+    """(n_groups, 2) fused floor point of each group of rows (``group``: (N,) in 0..n_groups-1):
+    the precision-weighted mean where every row of the group has a precision (``precision``:
+    (N, 3) pxx, pxy, pyy, NaN rows for none) and their sum is invertible, else the
+    quality-weighted mean."""
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(group, weights=values, minlength=n_groups)
+
+    x, y = xy_m[:, 0], xy_m[:, 1]
+    w = np.maximum(quality, MIN_QUALITY)
+    weight = total(w)
+    has = np.isfinite(precision).all(axis=1)
+    pxx, pxy, pyy = np.where(has[:, None], precision, 0.0).T
+    a, b, c = total(pxx), total(pxy), total(pyy)
+    bx, by = total(pxx * x + pxy * y), total(pxy * x + pyy * y)
+    det = a * c - b * b
+    precise = (total((~has).astype(float)) == 0) & (det > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.column_stack([
+            np.where(precise, (c * bx - b * by) / det, total(w * x) / weight),
+            np.where(precise, (a * by - b * bx) / det, total(w * y) / weight),
+        ])
