@@ -21,6 +21,8 @@ from mtmc.associate.assign import DENSE_MAX_CELLS
 from mtmc.associate.online import (
     APPEARANCE_STRIKES,
     ENCOUNTER_SWAP_MARGIN_M,
+    GLOBAL_EMA,
+    MAX_EXEMPLARS,
     MAX_EXTRAPOLATION_S,
     MERGE_RULES,
     POSITION_ALPHA,
@@ -29,6 +31,7 @@ from mtmc.associate.online import (
     STATIC_LEAVE_S,
     GlobalTrack,
     Stillness,
+    Tracklet,
     _core_mask,
     _Encounter,
     _fuse_groups,
@@ -36,6 +39,7 @@ from mtmc.associate.online import (
     _parted_swapped,
     _predict,
     _stillness_step,
+    _update_appearance,
 )
 from mtmc.config import EXACT_BOXES_UNBIND_RESIDUAL_M, AssociationConfig
 from mtmc.types import CAMERA_ID, EMBEDDING, FLOOR_XY, Detections
@@ -521,6 +525,28 @@ def test_stillness_of_many_agrees_with_stillness_update() -> None:
     # no point yet (since_t NaN): it starts standing where it is seen
     fresh, left = _stillness_step(np.array([[np.nan, np.nan, np.nan, math.inf]]), np.array([[2.0, 3.0]]), 7.0)
     assert fresh.tolist() == [[2.0, 3.0, 7.0, math.inf]] and left.tolist() == [False]
+
+
+def test_appearance_update_of_tracks_hand_computed() -> None:
+    # Track 0 has a look (1, 0) and takes two tracklets' looks (0, 1) and (0, 1): their mean (0, 1)
+    # moves it by GLOBAL_EMA; track 1 has none and takes its tracklet's look (0.6, 0.8) as is.
+    tracks = [GlobalTrack(1, 0.0, 0.0, last_t=0.0, first_t=0.0, appearance=np.array([1.0, 0.0], np.float32)),
+              GlobalTrack(2, 5.0, 0.0, last_t=0.0, first_t=0.0)]
+    looks = [(0.0, 1.0), (0.6, 0.8), (0.0, 1.0)]
+    trs = [Tracklet(cam, 1, 0.0, 0.0, appearance=np.array(look, np.float32))
+           for cam, look in zip("abc", looks, strict=True)]
+    _update_appearance(tracks, np.array([0, 1, 0]), trs)
+    mean = np.array([1 - GLOBAL_EMA, GLOBAL_EMA])
+    np.testing.assert_allclose(tracks[0].appearance, mean / np.linalg.norm(mean), rtol=1e-6)
+    np.testing.assert_allclose(tracks[1].appearance, [0.6, 0.8], rtol=1e-6)
+    assert list(tracks[0].exemplars) == [("a", 1), ("c", 1)] and list(tracks[1].exemplars) == [("b", 1)]
+    # exemplars: one per tracklet, newest last, at most MAX_EXEMPLARS
+    many = [Tracklet(f"cam{k}", 1, 0.0, 0.0, appearance=np.array([1.0, 0.0], np.float32))
+            for k in range(MAX_EXEMPLARS + 2)]
+    _update_appearance(tracks, np.zeros(len(many), dtype=np.int64), many)
+    assert list(tracks[0].exemplars) == [tr.key for tr in many[2:]]
+    _update_appearance(tracks, np.array([0]), [many[2]])  # seen again: the newest now
+    assert list(tracks[0].exemplars)[-1] == many[2].key and len(tracks[0].exemplars) == MAX_EXEMPLARS
 
 
 def test_company_of_tracklets_hand_computed() -> None:

@@ -872,8 +872,8 @@ class GlobalAssociator:
         state = self._step_filters(tracks, measured, core, t_s)
         # appearance, except while the tracklet's looks are in doubt
         fresh = used & (_floats(bound, "embedded_t") == t_s) & (_ints(bound, "appearance_strikes") == 0)
-        self._update_appearance([(tracks[k], bound[i]) for i, k in
-                                 zip(np.flatnonzero(fresh).tolist(), group[fresh].tolist(), strict=True)])
+        _update_appearance(tracks, group[fresh], list(compress(bound, fresh.tolist())))
+        # who sees each track now, in camera order
         seen_now = self._seen_now
         by_camera = np.lexsort((self._camera_rank[step.camera[rows]], group))
         for g, k in zip(ids[group[by_camera]].tolist(), by_camera.tolist(), strict=True):
@@ -929,40 +929,6 @@ class GlobalAssociator:
             gain * (core[:, 0] - mx),
             gain * (core[:, 1] - my),
         ])
-
-    @staticmethod
-    def _update_appearance(updates: list[tuple[GlobalTrack, Tracklet]]) -> None:
-        """EMA of each track's mean towards the mean of its tracklets embedded this step; each
-        tracklet's look becomes its track's newest exemplar."""
-        if not updates:
-            return
-        slot: dict[int, int] = {}
-        order: list[GlobalTrack] = []
-        index = []
-        for g, tr in updates:
-            if id(g) not in slot:
-                slot[id(g)] = len(order)
-                order.append(g)
-            index.append(slot[id(g)])
-            # one exemplar per recent tracklet: its latest look becomes the newest (the oldest
-            # beyond MAX_EXEMPLARS goes)
-            exemplars = g.exemplars
-            if exemplars.pop(tr.key, None) is None and len(exemplars) >= MAX_EXEMPLARS:
-                exemplars.popitem(last=False)
-            exemplars[tr.key] = tr.appearance
-        looks = np.array([tr.appearance for _, tr in updates])
-        index_ = np.array(index)
-        firsts = np.unique(index_, return_index=True)[1]
-        new = looks[firsts].astype(np.float32)  # a track's first look, plus (rarely) the others
-        more = np.ones(len(updates), dtype=bool)
-        more[firsts] = False
-        if more.any():
-            np.add.at(new, index_[more], looks[more])
-        new = l2_normalize(new)
-        old = np.array([new[k] if g.appearance is None else g.appearance for k, g in enumerate(order)])
-        mean = l2_normalize((1 - GLOBAL_EMA) * old + GLOBAL_EMA * new)
-        for k, g in enumerate(order):
-            g.appearance = mean[k]
 
     # 6. ----------------------------------------------------------------------------------------
 
@@ -1117,6 +1083,32 @@ def _predict(tracks: list[GlobalTrack], t_s: float) -> tuple[np.ndarray, np.ndar
     gap = np.maximum(t_s - last_t, 0.0)
     dt = np.minimum(gap, MAX_EXTRAPOLATION_S)
     return np.column_stack([x + vx * dt, y + vy * dt]), gap
+
+
+def _update_appearance(tracks: list[GlobalTrack], which: np.ndarray, trs: list[Tracklet]) -> None:
+    """Take the looks of ``trs`` (tracklets embedded this step; ``which``: the index in ``tracks``
+    of the track of each): each becomes its track's newest exemplar, and each track's running
+    mean moves towards the mean of its tracklets' looks (``GLOBAL_EMA``)."""
+    if not trs:
+        return
+    for k, tr in zip(which.tolist(), trs, strict=True):
+        # one exemplar per recent tracklet: its latest look (the oldest beyond MAX_EXEMPLARS goes)
+        exemplars = tracks[k].exemplars
+        if exemplars.pop(tr.key, None) is None and len(exemplars) >= MAX_EXEMPLARS:
+            exemplars.popitem(last=False)
+        exemplars[tr.key] = tr.appearance
+    looks = np.array([tr.appearance for tr in trs])
+    updated, firsts, index = np.unique(which, return_index=True, return_inverse=True)
+    new = looks[firsts].astype(np.float32)  # a track's first look, plus (rarely) the others
+    more = np.ones(len(trs), dtype=bool)
+    more[firsts] = False
+    if more.any():
+        np.add.at(new, index[more], looks[more])
+    new = l2_normalize(new)
+    gs = [tracks[k] for k in updated.tolist()]
+    old = np.array([new[j] if g.appearance is None else g.appearance for j, g in enumerate(gs)])
+    for g, mean in zip(gs, l2_normalize((1 - GLOBAL_EMA) * old + GLOBAL_EMA * new), strict=True):
+        g.appearance = mean
 
 
 def _floats(items: list, name: str) -> np.ndarray:
