@@ -36,6 +36,7 @@ from mtmc.associate.online import (
     _Encounter,
     _fuse_groups,
     _in_company,
+    _measure_tracks,
     _parted_swapped,
     _predict,
     _stillness_step,
@@ -504,6 +505,16 @@ def test_fusion_weighs_each_direction_by_its_precision_hand_computed() -> None:
     np.testing.assert_allclose(fused, [[1 / 101, 100 / 101], [6.5, 5.0]])
 
 
+def test_track_measurements_and_the_report_s_core_hand_computed() -> None:
+    # track 0: three rows, one 2 m off -> measured at the mean of all three, the report's core
+    # at the mean of the two that agree; track 1: two rows, 2 m apart -> no core (fewer than 3)
+    group = np.array([0, 1, 0, 0, 1])
+    xy = np.array([[0.0, 0.0], [5.0, 0.0], [0.2, 0.0], [2.0, 0.0], [7.0, 0.0]])
+    measured, core = _measure_tracks(group, 2, xy, np.ones(5), np.full((5, 3), np.nan))
+    np.testing.assert_allclose(measured, [[2.2 / 3, 0.0], [6.0, 0.0]])
+    np.testing.assert_allclose(core, [[0.1, 0.0], [6.0, 0.0]])
+
+
 def test_stillness_of_many_agrees_with_stillness_update() -> None:
     # Four points wander (steps of up to 0.9 m, with a far jump now and then); the array version
     # must follow each one's Stillness exactly.
@@ -597,6 +608,9 @@ def test_state_stays_bounded_over_a_long_stream() -> None:
             assert len(g.exemplars) <= 8
     assert peak <= 6  # at most 2 people present at once, plus the max_age_s tail
     assert len(assoc.tracklets) == 0 and len(assoc.globals) == 0  # all retired at the end
+    # the per-tracklet arrays reuse retired tracklets' rows: 390 tracklets passed, 64 rows (the
+    # first allocation) hold them
+    assert len(assoc._arrays.company_s) == 64
     assoc.reset()
     assert assoc.objects() == []
 

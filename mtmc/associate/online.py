@@ -315,7 +315,6 @@ class Tracklet:
     left_id: int = UNASSIGNED  # the global id it was released from (step 2), and when
     left_t: float = -math.inf
     step: int = -1  # the associator's step that last observed it (one row per step)
-    row: int = -1  # its row in that step's detections
     dt_s: float = 0.0  # time since its observation before this step's
     # It is a static alarm now (static_alarm_s, STATIC_COMPANY_SHARE; its stillness and company
     # are in the associator's _TrackletArrays).
@@ -479,7 +478,7 @@ class GlobalAssociator:
         precision = np.asarray(dets.data.get(FLOOR_PRECISION, np.full((n, 3), np.nan)), dtype=float)
         precision = np.where(np.isfinite(precision).all(axis=1, keepdims=True), precision, np.nan)
         rows: list[Tracklet | None] = [None] * n
-        step = self._step
+        step_no = self._step
         for i in np.flatnonzero(valid).tolist():
             key = (str(cams[i]), local_ids[i])
             tr = self.tracklets.get(key)
@@ -488,12 +487,12 @@ class GlobalAssociator:
                               camera_code=self._camera_code(key[0]), slot=self._arrays.new())
                 self.tracklets[key] = tr
                 self._take_alarm_spot(tr, xs[i], ys[i])
-            if tr.step == step:
+            if tr.step == step_no:
                 raise ValueError(
                     f"camera {key[0]!r}: local track id {key[1]} is on two rows of one step "
                     f"(t = {t_s} s); a single-camera tracker gives each box its own id"
                 )
-            tr.step = step
+            tr.step = step_no
             tr.dt_s, tr.last_t = t_s - tr.last_t, t_s
             x, y = xs[i], ys[i]
             tr.x_m, tr.y_m, tr.quality, tr.box_cut = x, y, quality[i], cut[i]
@@ -855,20 +854,7 @@ class GlobalAssociator:
         calm = np.fromiter((tr.contradiction_since is None for tr in bound), bool, n)
         used = calm | (np.bincount(group, calm, minlength=n_tracks)[group] == 0)
         use = np.flatnonzero(used)
-        measured = _fuse_groups(group[use], n_tracks, xy[use], quality[use], rows_precision[use])
-        # the report's measurement: the tracklets that agree (REPORT_CORE_RADIUS_M)
-        core = measured.copy()
-        counts = np.bincount(group[use], minlength=n_tracks)
-        crowded = np.flatnonzero(counts >= 3)
-        if crowded.size:
-            by_track = use[np.argsort(group[use], kind="stable")]
-            starts = np.cumsum(counts) - counts
-            for k in crowded.tolist():
-                members = by_track[starts[k]:starts[k] + counts[k]]
-                inside = members[_core_mask(xy[members], quality[members], REPORT_CORE_RADIUS_M)]
-                if inside.size < members.size:
-                    core[k] = _fuse_groups(np.zeros(inside.size, dtype=np.int64), 1, xy[inside],
-                                           quality[inside], rows_precision[inside])[0]
+        measured, core = _measure_tracks(group[use], n_tracks, xy[use], quality[use], rows_precision[use])
         state = self._step_filters(tracks, measured, core, t_s)
         # appearance, except while the tracklet's looks are in doubt
         fresh = used & (_floats(bound, "embedded_t") == t_s) & (_ints(bound, "appearance_strikes") == 0)
@@ -1174,6 +1160,28 @@ def _core_mask(xy_m: np.ndarray, quality: np.ndarray, radius_m: float) -> np.nda
     weight = np.maximum(quality, MIN_QUALITY)
     dist_m = np.linalg.norm(xy_m[:, None] - xy_m[None], axis=2)
     return dist_m[int(np.argmin(dist_m @ weight))] <= radius_m
+
+
+def _measure_tracks(
+    group: np.ndarray, n_groups: int, xy_m: np.ndarray, quality: np.ndarray, precision: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each track's floor measurement from its rows (``_fuse_groups``), and the report's: the
+    fusion of the rows that agree (``REPORT_CORE_RADIUS_M`` around their medoid), where three or
+    more rows see the track. Two (n_groups, 2) arrays."""
+    measured = _fuse_groups(group, n_groups, xy_m, quality, precision)
+    core = measured.copy()
+    counts = np.bincount(group, minlength=n_groups)
+    crowded = np.flatnonzero(counts >= 3)
+    if crowded.size:
+        by_track = np.argsort(group, kind="stable")
+        starts = np.cumsum(counts) - counts
+        for k in crowded.tolist():
+            rows = by_track[starts[k]:starts[k] + counts[k]]
+            inside = rows[_core_mask(xy_m[rows], quality[rows], REPORT_CORE_RADIUS_M)]
+            if inside.size < rows.size:
+                core[k] = _fuse_groups(np.zeros(inside.size, dtype=np.int64), 1, xy_m[inside],
+                                       quality[inside], precision[inside])[0]
+    return measured, core
 
 
 def _fuse_groups(
