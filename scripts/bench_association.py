@@ -11,14 +11,24 @@ naive system would solve each step.
 
 Run it pinned to one core for the "one core" figure: ``taskset -c 0 ... `` (numpy threads: set
 ``OMP_NUM_THREADS=1``).
+
+``--against REV`` also times the association of another git revision (its
+``mtmc/associate/online.py``, with this checkout's other modules) on the same steps, each step given
+to both in turn, and reports the median of the per-step time ratios: on a shared machine whose
+speed drifts from minute to minute, that compares two versions far better than two separate runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -101,22 +111,54 @@ def dense_ungated_ms(assoc: GlobalAssociator, dets: Detections) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def bench(n_cameras: int, steps: int, warmup: int, seed: int) -> dict:
+def load_revision(rev: str) -> ModuleType:
+    """``mtmc/associate/online.py`` of git revision ``rev``, imported as a module of its own."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        source = subprocess.run(["git", "show", f"{rev}:mtmc/associate/online.py"], cwd=root,
+                                capture_output=True, text=True, check=True).stdout
+    except subprocess.CalledProcessError as err:
+        raise SystemExit(f"--against {rev}: git cannot show mtmc/associate/online.py there "
+                         f"({err.stderr.strip()}); name a commit of this repository") from None
+    path = Path(tempfile.mkdtemp()) / "online_against.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("online_against", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def timed_step(assoc, dets: Detections, t: float) -> float:
+    """Milliseconds of one step: ``update`` and the step's report (``objects``, as the pipeline
+    asks for it to write rtls.jsonl)."""
+    start = time.perf_counter()
+    assoc.update(dets, t)
+    assoc.objects()
+    return (time.perf_counter() - start) * 1000
+
+
+def bench(n_cameras: int, steps: int, warmup: int, seed: int, against: ModuleType | None = None) -> dict:
     hall = Hall(n_cameras, seed)
     assoc = GlobalAssociator(AssociationConfig())
-    ours, dense, observations = [], [], []
+    other = against.GlobalAssociator(AssociationConfig()) if against is not None else None
+    ours, theirs, dense, observations = [], [], [], []
     for k in range(warmup + steps):
         dets = hall.step(k)
         t = k / FPS
-        start = time.perf_counter()
-        assoc.update(dets, t)
-        assoc.objects()  # the step's report (rtls.jsonl), as the pipeline asks for it
-        elapsed = (time.perf_counter() - start) * 1000
+        if other is None:
+            elapsed = timed_step(assoc, dets, t)
+        elif k % 2:  # alternate which goes first
+            elapsed, elapsed_other = timed_step(assoc, dets, t), timed_step(other, dets, t)
+        else:
+            elapsed_other, elapsed = timed_step(other, dets, t), timed_step(assoc, dets, t)
         if k >= warmup:
             ours.append(elapsed)
+            if other is not None:
+                theirs.append(elapsed_other)
             observations.append(len(dets))
             dense.append(dense_ungated_ms(assoc, dets))
-    return {
+    result = {
         "cameras": n_cameras,
         "observations_per_step": float(np.mean(observations)),
         "global_tracks": len(assoc.globals),
@@ -124,6 +166,10 @@ def bench(n_cameras: int, steps: int, warmup: int, seed: int) -> dict:
         "ms_per_step_p95": float(np.percentile(ours, 95)),
         "dense_ungated_ms_median": float(np.median(dense)),
     }
+    if other is not None:
+        result["against_ms_per_step_median"] = float(np.median(theirs))
+        result["ratio_to_against_median"] = float(np.median(np.array(ours) / np.array(theirs)))
+    return result
 
 
 def main() -> None:
@@ -134,14 +180,21 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--plot", type=Path)
+    parser.add_argument("--against", metavar="REV",
+                        help="also time the association of this git revision, step by step in turn")
     args = parser.parse_args()
+    against = load_revision(args.against) if args.against else None
     rows = []
-    print(f"{'cameras':>8} {'obs/step':>9} {'globals':>8} {'ours ms':>8} {'p95 ms':>8} {'dense ms':>9}")
+    extra = f" {'against ms':>10} {'ratio':>6}" if against else ""
+    print(f"{'cameras':>8} {'obs/step':>9} {'globals':>8} {'ours ms':>8} {'p95 ms':>8} {'dense ms':>9}{extra}")
     for n in args.cameras:
-        r = bench(n, args.steps, args.warmup, args.seed)
+        r = bench(n, args.steps, args.warmup, args.seed, against)
         rows.append(r)
+        extra = (f" {r['against_ms_per_step_median']:>10.1f} {r['ratio_to_against_median']:>6.2f}"
+                 if against else "")
         print(f"{n:>8} {r['observations_per_step']:>9.0f} {r['global_tracks']:>8} "
-              f"{r['ms_per_step_median']:>8.1f} {r['ms_per_step_p95']:>8.1f} {r['dense_ungated_ms_median']:>9.1f}")
+              f"{r['ms_per_step_median']:>8.1f} {r['ms_per_step_p95']:>8.1f} "
+              f"{r['dense_ungated_ms_median']:>9.1f}{extra}")
     if args.out:
         args.out.write_text(json.dumps(rows, indent=2) + "\n")
     if args.plot:
