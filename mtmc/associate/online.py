@@ -309,7 +309,6 @@ class Tracklet:
     unassigned_since: float = 0.0  # when it last became unbound (for the tentative period)
     contradiction_since: float | None = None
     appearance_strikes: int = 0  # consecutive embeddings that looked wrong for its track (step 2)
-    box_cut: bool = False  # this step's box touches the image border
     bound_t: float = -math.inf  # when it joined its global track
     slot: int = -1  # its row in the associator's per-tracklet arrays (_TrackletArrays)
     left_id: int = UNASSIGNED  # the global id it was released from (step 2), and when
@@ -474,7 +473,7 @@ class GlobalAssociator:
         xs, ys = floor[:, 0].tolist(), floor[:, 1].tolist()
         quality_col = np.asarray(dets.data.get(QUALITY, np.ones(n)), dtype=float)
         cut_col = np.asarray(dets.data.get(BOX_CUT, np.zeros(n)), dtype=bool)
-        quality, cut = quality_col.tolist(), cut_col.tolist()
+        quality = quality_col.tolist()
         precision = np.asarray(dets.data.get(FLOOR_PRECISION, np.full((n, 3), np.nan)), dtype=float)
         precision = np.where(np.isfinite(precision).all(axis=1, keepdims=True), precision, np.nan)
         rows: list[Tracklet | None] = [None] * n
@@ -494,8 +493,7 @@ class GlobalAssociator:
                 )
             tr.step = step_no
             tr.dt_s, tr.last_t = t_s - tr.last_t, t_s
-            x, y = xs[i], ys[i]
-            tr.x_m, tr.y_m, tr.quality, tr.box_cut = x, y, quality[i], cut[i]
+            tr.x_m, tr.y_m, tr.quality = xs[i], ys[i], quality[i]
             rows[i] = tr
         emb = dets.data.get(EMBEDDING)
         if emb is not None and n:
