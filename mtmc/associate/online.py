@@ -860,9 +860,9 @@ class GlobalAssociator:
         # who sees each track now, in camera order
         seen_now = self._seen_now
         by_camera = np.lexsort((self._camera_rank[step.camera[rows]], group))
-        for g, k in zip(ids[group[by_camera]].tolist(), by_camera.tolist(), strict=True):
+        for track_id, k in zip(ids[group[by_camera]].tolist(), by_camera.tolist(), strict=True):
             tr = bound[k]
-            seen_now.setdefault(g, {})[tr.camera_id] = tr.local_id
+            seen_now.setdefault(track_id, {})[tr.camera_id] = tr.local_id
         company = rows[_in_company(group, step.camera[rows], xy)]
         self._arrays.company_s[step.slot[company]] += _floats(step.tracklets, "dt_s")[company]
         # static alarms (static_alarm_s): seen by static-alarm tracklets only, or only one
