@@ -318,6 +318,27 @@ def test_lookalikes_who_walk_through_each_other_keep_their_ids() -> None:
     assert hist[1][-1] == hist[2][0]  # the rule off: the trackers' swap stays
 
 
+def test_exchanged_exemplars_keep_their_age_order() -> None:
+    # Two tracks exchange their camera tracks (step 5b): each takes the other's exemplars in the
+    # order they were made, oldest first, not in the (run-to-run varying) order of a set of keys.
+    assoc = GlobalAssociator(AssociationConfig())
+    a = GlobalTrack(1, 0.0, 0.0, last_t=0.0, first_t=0.0)
+    b = GlobalTrack(2, 5.0, 0.0, last_t=0.0, first_t=0.0)
+    for g, cams in ((a, "pqrs"), (b, "wxyz")):
+        for k, cam in enumerate(cams):
+            key = (f"cam-{cam}", 10 + k)
+            assoc.tracklets[key] = Tracklet(*key, 0.0, 0.0, global_id=g.global_id)
+            g.tracklets.add(key)
+            g.exemplars[key] = np.full(2, float(k), np.float32)
+        assoc.globals[g.global_id] = g
+    assoc._seen_now = {1: {}, 2: {}}
+    order_a, order_b = list(a.exemplars), list(b.exemplars)
+    assoc._exchange(a, b)
+    assert list(a.exemplars) == order_b and list(b.exemplars) == order_a
+    assert {assoc.tracklets[key].global_id for key in order_a} == {2}
+    assert (a.x_m, b.x_m) == (5.0, 0.0)
+
+
 def test_people_who_meet_and_turn_back_are_not_swapped() -> None:
     # Two people who look different meet and both walk back the way they came (the trackers keep
     # them): motion alone would call it a crossing, appearance says no.

@@ -539,7 +539,7 @@ class GlobalAssociator:
         """A new tracklet where a static alarm of its camera stands, unseen now, is that alarm
         again (the local tracker lost it and started a new track): it takes over its stillness."""
         arrays = self._arrays
-        for alarm in self._alarms:
+        for alarm in sorted(self._alarms, key=attrgetter("key")):  # not in the set's id() order
             ax, ay, since_t, _ = arrays.still[alarm.slot].tolist()
             if (alarm.camera_id == tr.camera_id and alarm.last_t < tr.first_t
                     and math.hypot(x_m - ax, y_m - ay) <= STATIC_ALARM_RADIUS_M):
@@ -950,7 +950,8 @@ class GlobalAssociator:
             return False
         looks = []
         for g in (a, b):
-            embs = [tr.appearance for key in g.tracklets
+            # in key order: a set's order follows string hashes, which change from run to run
+            embs = [tr.appearance for key in sorted(g.tracklets)
                     if (tr := self.tracklets[key]).last_t == self._t and tr.appearance is not None]
             if not embs:
                 return False
@@ -966,8 +967,9 @@ class GlobalAssociator:
         for g, keys in ((a, keys_b), (b, keys_a)):
             for key in keys:
                 self.tracklets[key].global_id = g.global_id
-        ex_a = {k: a.exemplars.pop(k) for k in keys_a if k in a.exemplars}
-        ex_b = {k: b.exemplars.pop(k) for k in keys_b if k in b.exemplars}
+        # the moved exemplars keep their age order (not the key sets' hash order)
+        ex_a = {k: a.exemplars.pop(k) for k in list(a.exemplars) if k in keys_a}
+        ex_b = {k: b.exemplars.pop(k) for k in list(b.exemplars) if k in keys_b}
         a.exemplars.update(ex_b)
         b.exemplars.update(ex_a)
         _cap_exemplars(a)
