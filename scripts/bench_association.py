@@ -21,11 +21,9 @@ speed drifts from minute to minute, that compares two versions far better than t
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from types import ModuleType
@@ -120,12 +118,9 @@ def load_revision(rev: str) -> ModuleType:
     except subprocess.CalledProcessError as err:
         raise SystemExit(f"--against {rev}: git cannot show mtmc/associate/online.py there "
                          f"({err.stderr.strip()}); name a commit of this repository") from None
-    path = Path(tempfile.mkdtemp()) / "online_against.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("online_against", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
+    module = ModuleType("online_against")
+    sys.modules[module.__name__] = module  # dataclasses look their module up there
+    exec(compile(source, f"{rev}:mtmc/associate/online.py", "exec"), module.__dict__)
     return module
 
 

@@ -30,7 +30,6 @@ from mtmc.associate.online import (
     STATIC_ALARM_RADIUS_M,
     STATIC_LEAVE_S,
     GlobalTrack,
-    Stillness,
     Tracklet,
     _core_mask,
     _Encounter,
@@ -536,27 +535,22 @@ def test_track_measurements_and_the_report_s_core_hand_computed() -> None:
     np.testing.assert_allclose(core, [[0.1, 0.0], [6.0, 0.0]])
 
 
-def test_stillness_of_many_agrees_with_stillness_update() -> None:
-    # Four points wander (steps of up to 0.9 m, with a far jump now and then); the array version
-    # must follow each one's Stillness exactly.
-    rng = np.random.default_rng(3)
-    start = rng.uniform(0, 5, (4, 2))
-    one = [Stillness(x, y, 0.0) for x, y in start.tolist()]
-    many = np.column_stack([start, np.zeros(4), np.full(4, math.inf)])
-    xy = start.copy()
-    lefts = 0
-    for k in range(1, 60):
-        t = k * 0.1
-        xy = xy + rng.uniform(-0.3, 0.3, xy.shape) + (rng.random((4, 1)) < 0.05) * 2.0
-        many, left = _stillness_step(many, xy, t)
-        expect = [s.update(x, y, t) for s, (x, y) in zip(one, xy.tolist(), strict=True)]
-        assert left.tolist() == expect
-        np.testing.assert_array_equal(many, [(s.x_m, s.y_m, s.since_t, s.away_t) for s in one])
-        lefts += sum(expect)
-    assert lefts >= 3  # the case was exercised
-    # no point yet (since_t NaN): it starts standing where it is seen
-    fresh, left = _stillness_step(np.array([[np.nan, np.nan, np.nan, math.inf]]), np.array([[2.0, 3.0]]), 7.0)
-    assert fresh.tolist() == [[2.0, 3.0, 7.0, math.inf]] and left.tolist() == [False]
+def test_stillness_of_many_hand_computed() -> None:
+    # Five things at t = 10 s, each standing at (0, 0):
+    inf = math.inf
+    still = np.array([
+        [0.0, 0.0, 2.0, 9.5],       # away since 9.5 s, back inside now: the stay outside ends
+        [0.0, 0.0, 2.0, inf],       # first point outside: away from now
+        [0.0, 0.0, 2.0, 9.0],       # outside since 9.0 s: 1 s, it has left; stands here from now
+        [0.0, 0.0, 2.0, 9.5],       # outside since 9.5 s: 0.5 s, still its old spot
+        [np.nan, np.nan, np.nan, inf],  # no point yet: starts standing here
+    ])
+    xy = np.array([[0.6, 0.8], [1.5, 0.0], [2.0, 0.0], [2.0, 0.0], [4.0, 5.0]])
+    new, left = _stillness_step(still, xy, 10.0)
+    assert left.tolist() == [False, False, True, False, False]
+    assert new.tolist() == [[0.0, 0.0, 2.0, inf], [0.0, 0.0, 2.0, 10.0], [2.0, 0.0, 10.0, inf],
+                            [0.0, 0.0, 2.0, 9.5], [4.0, 5.0, 10.0, inf]]
+    assert np.isnan(still[4, 2])  # the input is not changed
 
 
 def test_appearance_update_of_tracks_hand_computed() -> None:
@@ -863,14 +857,20 @@ def test_still_single_camera_id_is_not_reported_after_static_alarm_s() -> None:
 
 def test_stillness_ignores_short_stays_outside_its_radius() -> None:
     assert (STATIC_ALARM_RADIUS_M, STATIC_LEAVE_S) == (1.0, 1.0)
-    still = Stillness(0.0, 0.0, since_t=0.0)
-    assert not still.update(0.6, 0.8, 1.0)  # 1.0 m: inside
-    assert not still.update(1.5, 0.0, 2.0) and still.away_t == 2.0  # out, for 0 s
-    assert not still.update(0.5, 0.0, 2.5) and still.away_t == math.inf  # back: a jump
-    assert not still.update(2.0, 0.0, 3.0)  # out again, from 3.0
-    assert not still.update(2.5, 0.0, 3.9)  # out for 0.9 s
-    assert still.update(3.0, 0.0, 4.0)  # out for 1 s: it moved, and stands still from here
-    assert (still.x_m, still.y_m, still.since_t, still.away_t) == (3.0, 0.0, 4.0, math.inf)
+    still = np.array([[0.0, 0.0, 0.0, math.inf]])  # x, y, since_t, away_t
+
+    def seen(x_m: float, y_m: float, t_s: float) -> bool:
+        nonlocal still
+        still, left = _stillness_step(still, np.array([[x_m, y_m]]), t_s)
+        return bool(left[0])
+
+    assert not seen(0.6, 0.8, 1.0)  # 1.0 m: inside
+    assert not seen(1.5, 0.0, 2.0) and still[0, 3] == 2.0  # out, for 0 s
+    assert not seen(0.5, 0.0, 2.5) and still[0, 3] == math.inf  # back: a jump
+    assert not seen(2.0, 0.0, 3.0)  # out again, from 3.0
+    assert not seen(2.5, 0.0, 3.9)  # out for 0.9 s
+    assert seen(3.0, 0.0, 4.0)  # out for 1 s: it moved, and stands still from here
+    assert still[0].tolist() == [3.0, 0.0, 4.0, math.inf]
 
 
 def test_static_alarm_takes_no_passers_by_and_stays_hidden() -> None:

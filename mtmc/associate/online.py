@@ -215,23 +215,14 @@ class _Step(NamedTuple):
 @dataclass(slots=True)
 class Stillness:
     """Where and since when something has stood still: within ``STATIC_ALARM_RADIUS_M`` of
-    ``(x_m, y_m)``, apart from stays outside shorter than ``STATIC_LEAVE_S``."""
+    ``(x_m, y_m)``, apart from stays outside shorter than ``STATIC_LEAVE_S`` (updated by
+    :func:`_stillness_step`)."""
 
     x_m: float
     y_m: float
     since_t: float
     away_t: float = math.inf  # since when it has been outside the radius (inf: inside)
 
-    def update(self, x_m: float, y_m: float, t_s: float) -> bool:
-        """Take the point seen at ``t_s``; True when it has left (it stands still from here)."""
-        if math.hypot(x_m - self.x_m, y_m - self.y_m) <= STATIC_ALARM_RADIUS_M:
-            self.away_t = math.inf
-            return False
-        self.away_t = min(self.away_t, t_s)
-        if t_s - self.away_t < STATIC_LEAVE_S:
-            return False
-        self.x_m, self.y_m, self.since_t, self.away_t = x_m, y_m, t_s, math.inf
-        return True
 
 
 class _TrackletArrays:
@@ -277,9 +268,12 @@ class _TrackletArrays:
 
 
 def _stillness_step(still: np.ndarray, xy_m: np.ndarray, t_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """:meth:`Stillness.update` of many at once: ``still`` (N, 4) x_m, y_m, since_t, away_t
-    (since_t NaN: no point yet, it starts standing here), ``xy_m`` (N, 2) the points seen at
-    ``t_s``. Returns the new (N, 4) and (N,) bool: it left its spot (stands still from here)."""
+    """The stillness of many things at once (:class:`Stillness`): ``still`` (N, 4) x_m, y_m,
+    since_t, away_t (since_t NaN: no point yet, it starts standing here), ``xy_m`` (N, 2) the
+    points seen at ``t_s``. A point within ``STATIC_ALARM_RADIUS_M`` of the spot keeps it (and ends
+    a stay outside); one outside starts or continues a stay outside, and after ``STATIC_LEAVE_S``
+    of it the thing has left: it stands still from this point and time. Returns the new (N, 4)
+    and (N,) bool: it left its spot."""
     still = still.copy()
     first = np.isnan(still[:, 2])
     still[first, :2], still[first, 2:] = xy_m[first], (t_s, math.inf)
@@ -870,6 +864,7 @@ class GlobalAssociator:
         alarm = np.fromiter(map(attrgetter("static_alarm"), bound), bool, n)
         alarm_only = (np.bincount(group, ~alarm, minlength=n_tracks) == 0).tolist()
         static_after_s = self.config.static_alarm_s
+        standing: list[GlobalTrack] = []  # seen by one camera ever: their stillness, below
         for g, only, (x, y, vx, vy, dx, dy) in zip(tracks, alarm_only, state.tolist(), strict=True):
             g.x_m, g.y_m, g.vx_mps, g.vy_mps, g.report_dx_m, g.report_dy_m = x, y, vx, vy, dx, dy
             g.last_t = t_s
@@ -880,9 +875,15 @@ class GlobalAssociator:
                 if any(cam != g.single_camera for cam in seen_now[g.global_id]):
                     g.single_camera = None
                 elif g.still is not None:
-                    g.still.update(x, y, t_s)
-                    if static_after_s > 0 and t_s - g.still.since_t >= static_after_s:
-                        self._static_hidden.add(g.global_id)
+                    standing.append(g)
+        if standing:
+            stills, _ = _stillness_step(
+                np.array([(g.still.x_m, g.still.y_m, g.still.since_t, g.still.away_t) for g in standing]),
+                _floor_xy(standing), t_s)
+            for g, values in zip(standing, stills.tolist(), strict=True):
+                g.still = Stillness(*values)
+                if static_after_s > 0 and t_s - g.still.since_t >= static_after_s:
+                    self._static_hidden.add(g.global_id)
 
     @staticmethod
     def _step_filters(
@@ -891,12 +892,10 @@ class GlobalAssociator:
         """The alpha-beta filter step of each of ``tracks`` towards its ``measured`` floor point;
         returns (C, 6): x, y, vx, vy and the report's offset (the same step taking the ``core``
         point instead, minus the state's position). A track created this step takes its point."""
-        x, y, vx, vy, last_t = (_floats(tracks, name)
-                                for name in ("x_m", "y_m", "vx_mps", "vy_mps", "last_t"))
-        dt = t_s - last_t
+        pred, dt = _predict(tracks, t_s)
+        vx, vy = _floats(tracks, "vx_mps"), _floats(tracks, "vy_mps")
         created = dt <= 0
-        ahead = np.minimum(np.maximum(0.0, dt), MAX_EXTRAPOLATION_S)  # GlobalTrack.predict
-        px, py = x + vx * ahead, y + vy * ahead
+        px, py = pred[:, 0], pred[:, 1]
         mx, my = measured[:, 0], measured[:, 1]
         rx, ry = mx - px, my - py
         with np.errstate(divide="ignore", invalid="ignore"):  # created tracks: dt = 0
@@ -1079,10 +1078,10 @@ def _update_appearance(tracks: list[GlobalTrack], which: np.ndarray, trs: list[T
         return
     for k, tr in zip(which.tolist(), trs, strict=True):
         # one exemplar per recent tracklet: its latest look (the oldest beyond MAX_EXEMPLARS goes)
-        exemplars = tracks[k].exemplars
-        if exemplars.pop(tr.key, None) is None and len(exemplars) >= MAX_EXEMPLARS:
-            exemplars.popitem(last=False)
-        exemplars[tr.key] = tr.appearance
+        g = tracks[k]
+        g.exemplars.pop(tr.key, None)
+        g.exemplars[tr.key] = tr.appearance
+        _cap_exemplars(g)
     looks = np.array([tr.appearance for tr in trs])
     updated, firsts, index = np.unique(which, return_index=True, return_inverse=True)
     new = looks[firsts].astype(np.float32)  # a track's first look, plus (rarely) the others
