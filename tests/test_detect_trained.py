@@ -19,12 +19,13 @@ import numpy as np
 import pytest
 
 from mtmc.config import DetectorConfig, load_cams
+from mtmc.cpuinfo import cpu_has_native_bf16
 from mtmc.detect import build_detector
 from mtmc.detect.cache import cached_detections, cached_detector
 from mtmc.detect.evaluate import _ignore
 from mtmc.detect.evaluate import main as evaluate_main
 from mtmc.detect.train import main as train_main
-from mtmc.detect.yolo import _decode_in_fp32, cpu_has_native_bf16
+from mtmc.detect.yolo import _decode_in_fp32
 from mtmc.eval.detection import box_iou_xyxy
 from mtmc.formats.mot import read_mot
 from mtmc.synth.config import load_preset, with_overrides

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mtmc.config import CameraConfig, DetectorConfig
+from mtmc.cpuinfo import cpu_has_native_bf16
 from mtmc.detect._ultralytics import import_ultralytics, resolve_torch_device
 from mtmc.detect.base import PERSON_CLASS_ID, check_batch, detections_from_arrays
 from mtmc.types import Detections
@@ -34,22 +35,11 @@ from mtmc.types import Detections
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["YoloDetector", "cpu_has_native_bf16"]
+__all__ = ["YoloDetector"]
 
 log = logging.getLogger("mtmc.detect")
 
 WEIGHT_SUFFIXES = (".pt", ".onnx", ".engine")
-NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of bfloat16 instructions
-
-
-def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """Whether the CPU computes in bfloat16 natively (elsewhere it is emulated, and slower than
-    FP32). Read from Linux's ``/proc/cpuinfo``; False where that cannot be read."""
-    try:
-        flags = set(cpuinfo.read_text(encoding="utf-8", errors="replace").split())
-    except OSError:
-        return False
-    return any(flag in flags for flag in NATIVE_BF16_FLAGS)
 
 
 def _decode_in_fp32(head: torch.nn.Module) -> bool:

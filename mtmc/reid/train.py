@@ -7,7 +7,8 @@ What one run does (all settings in the spec, :mod:`mtmc.reid.spec`):
    export such as ``models/reid/base.onnx`` (``--init``: fine-tuning; the classifier is kept
    only when that checkpoint was trained on the same identities, else re-initialised);
 3. each epoch: P x K batches, augmentation, ID + triplet + center loss, Adam (and SGD for the
-   centers), warmup + step learning rate, float16 autocast on CUDA;
+   centers), warmup + step learning rate, float16 autocast on CUDA (bfloat16 on a CPU with
+   ``cpu_bf16``);
 4. after each epoch: ``OUT/last.pt`` (everything needed to resume: weights, optimisers,
    scheduler, epoch, RNG states) and one row of ``OUT/train_log.csv``;
 5. at the end: ``OUT/model.pt``, the checkpoint to evaluate and export.
@@ -46,6 +47,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from mtmc.cpuinfo import NATIVE_BF16_FLAGS, cpu_has_native_bf16
 from mtmc.formats.market import MarketSplit, read_market
 from mtmc.reid.data import (
     BatchAugment,
@@ -72,7 +74,7 @@ LOG = logging.getLogger("mtmc.reid.train")
 LOG_COLUMNS = ["epoch", "lr", "loss", "loss_id", "loss_triplet", "loss_center", "acc", "images",
                "seconds", "images_per_s", "rank1", "mAP"]
 # spec parts that may change between an interrupted run and its resumption
-_RESUMABLE_CHANGES = {"optim.epochs", "device", "amp", "threads", "eval_every", "init", "dataset",
+_RESUMABLE_CHANGES = {"optim.epochs", "device", "amp", "cpu_bf16", "threads", "eval_every", "init", "dataset",
                       "data.workers", "data.preload"}
 
 
@@ -138,6 +140,12 @@ def _train(spec: TrainSpec, out: Path, data_dir: str | Path | None, init: str | 
 
     device = resolve_device(spec.device)
     use_amp = spec.amp and device.type == "cuda"
+    use_bf16 = spec.cpu_bf16 and device.type == "cpu"
+    if use_bf16 and not cpu_has_native_bf16():
+        LOG.warning("cpu_bf16: this CPU has no native bfloat16 instructions (%s), where bfloat16 "
+                    "is slower than FP32; training in FP32", ", ".join(NATIVE_BF16_FLAGS))
+        use_bf16 = False
+    autocast_dtype = torch.bfloat16 if use_bf16 else torch.float16
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     _seed_everything(spec.seed)
@@ -211,7 +219,8 @@ def _train(spec: TrainSpec, out: Path, data_dir: str | Path | None, init: str | 
             x = augment(images_u8, generator).to(device, non_blocking=True)
             x = x.contiguous(memory_format=torch.channels_last)
             y = y.to(device, non_blocking=True)
-            with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=use_amp):
+            with torch.autocast(device_type=device.type, dtype=autocast_dtype,
+                                enabled=use_amp or use_bf16):
                 logits, feat = model(x)
             losses = criterion(logits.float(), feat.float(), y)
             optimizer.zero_grad(set_to_none=True)
