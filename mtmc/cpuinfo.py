@@ -3,7 +3,7 @@ bfloat16 options ask it).
 
 Example::
 
-    cpu_has_native_bf16()   # True on CPUs with AVX512-BF16 or AMX (e.g. AMD Zen 4, Intel Sapphire Rapids)
+    cpu_has_native_bf16()   # True with AVX512-BF16 or AMX (AMD Zen 4, Intel Sapphire Rapids)
 """
 
 from __future__ import annotations

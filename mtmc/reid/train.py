@@ -74,8 +74,8 @@ LOG = logging.getLogger("mtmc.reid.train")
 LOG_COLUMNS = ["epoch", "lr", "loss", "loss_id", "loss_triplet", "loss_center", "acc", "images",
                "seconds", "images_per_s", "rank1", "mAP"]
 # spec parts that may change between an interrupted run and its resumption
-_RESUMABLE_CHANGES = {"optim.epochs", "device", "amp", "cpu_bf16", "threads", "eval_every", "init", "dataset",
-                      "data.workers", "data.preload"}
+_RESUMABLE_CHANGES = {"optim.epochs", "device", "amp", "cpu_bf16", "threads", "eval_every", "init",
+                      "dataset", "data.workers", "data.preload"}
 
 
 def lr_factor(epoch: int, optim: OptimSpec) -> float:
