@@ -8,9 +8,10 @@ Example::
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-__all__ = ["NATIVE_BF16_FLAGS", "cpu_has_native_bf16"]
+__all__ = ["NATIVE_BF16_FLAGS", "bf16_usable", "cpu_has_native_bf16"]
 
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of bfloat16 instructions
 
@@ -23,3 +24,15 @@ def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     except OSError:
         return False
     return any(flag in flags for flag in NATIVE_BF16_FLAGS)
+
+
+def bf16_usable(setting: str, turn_off: str, log: logging.Logger) -> bool:
+    """Whether a bfloat16 option (``setting``, as the user wrote it) can run here; where the CPU
+    lacks the instructions, logs a warning that says so and how to turn the option off
+    (``turn_off``) and returns False, so the caller computes in FP32."""
+    if cpu_has_native_bf16():
+        return True
+    log.warning("%s: this CPU has no native bfloat16 instructions (%s), where bfloat16 is slower "
+                "than FP32; using FP32 (set %s to stop this warning)", setting,
+                ", ".join(NATIVE_BF16_FLAGS), turn_off)
+    return False

@@ -28,6 +28,7 @@ import argparse
 import csv
 import json
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -243,8 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     hsv = evaluate_hsv_baseline(market)
     sel = hsv["selected"]
     report: dict[str, Any] = {
-        "command": " ".join(["python scripts/finetune_report.py",
-                             *(argv if argv is not None else sys.argv[1:])]),
+        "command": shlex.join(["python", "scripts/finetune_report.py",
+                               *(argv if argv is not None else sys.argv[1:])]),
         "models": {k: str(v.relative_to(REPO) if v.is_relative_to(REPO) else v)
                    for k, v in models.items()},
         "market": {"ids": int(len(np.unique(split.query.pids))), "query": len(split.query),

@@ -102,7 +102,7 @@ def test_bfloat16_detector_gives_the_fp32_boxes(scene: Path, monkeypatch: pytest
     # Forced on (a CPU without bfloat16 instructions emulates it, slowly, but alike): the boxes
     # are decoded in FP32, so they stay within a pixel or two of FP32's; bfloat16 coordinates
     # would be off by up to 4 px at 640.
-    monkeypatch.setattr("mtmc.detect.yolo.cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr("mtmc.cpuinfo.cpu_has_native_bf16", lambda: True)
     base = DetectorConfig(backend="yolo", weights=SHIPPED, image_size_px=SHIPPED_DETECTOR_IMAGE_SIZE_PX,
                           device="cpu")
     fp32, bf16 = build_detector(base, [], {}), build_detector(replace(base, precision="bf16"), [], {})

@@ -101,15 +101,16 @@ def test_cpu_bf16_trains_in_bfloat16_where_the_cpu_has_it(
     fp32 = read_checkpoint(train(_spec(3), tmp_path / "fp32", data_dir=toy,
                                  progress=False)["model"])["state_dict"]
     # no bfloat16 instructions: a warning, and exactly the FP32 model
-    monkeypatch.setattr("mtmc.reid.train.cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr("mtmc.cpuinfo.cpu_has_native_bf16", lambda: False)
     with caplog.at_level("WARNING", logger="mtmc.reid.train"):
         fallback = train(_spec(3, cpu_bf16=True), tmp_path / "fallback", data_dir=toy,
                          progress=False)
-    assert "no native bfloat16" in caplog.text
+    assert "cpu_bf16: this CPU has no native bfloat16" in caplog.text
+    assert "set cpu_bf16: false in the spec" in caplog.text
     for key, value in read_checkpoint(fallback["model"])["state_dict"].items():
         torch.testing.assert_close(value, fp32[key], rtol=0, atol=0, msg=key)
     # with them (emulated on CPUs without): the loss still falls, and the weights differ
-    monkeypatch.setattr("mtmc.reid.train.cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr("mtmc.cpuinfo.cpu_has_native_bf16", lambda: True)
     bf16 = train(_spec(3, cpu_bf16=True), tmp_path / "bf16", data_dir=toy, progress=False)
     losses = [float(r["loss"]) for r in _log(tmp_path / "bf16" / "train_log.csv")]
     assert losses[-1] < 0.9 * losses[0]

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mtmc.config import CameraConfig, DetectorConfig
-from mtmc.cpuinfo import cpu_has_native_bf16
+from mtmc.cpuinfo import bf16_usable
 from mtmc.detect._ultralytics import import_ultralytics, resolve_torch_device
 from mtmc.detect.base import PERSON_CLASS_ID, check_batch, detections_from_arrays
 from mtmc.types import Detections
@@ -96,10 +96,8 @@ class YoloDetector:
         # FP16 halves the cost on GPUs; exported models carry their own precision.
         is_pt = weights.suffix.lower() == ".pt"
         self.bf16 = cfg.precision == "bf16" and is_pt
-        if self.bf16 and self.device == "cpu" and not cpu_has_native_bf16():
-            log.warning("detector.precision: bf16: this CPU has no native bfloat16 instructions "
-                        "(avx512_bf16, amx_bf16), where it is slower than FP32; using FP32")
-            self.bf16 = False
+        if self.bf16 and self.device == "cpu":
+            self.bf16 = bf16_usable("detector.precision: bf16", "precision: auto", log)
         if self.bf16 and not _decode_in_fp32(self.model.model.model[-1]):
             log.warning("detector.precision: bf16: %s has no YOLO Detect head whose box decoding "
                         "can stay in FP32 (bfloat16 boxes would be off by pixels); using FP32 or "

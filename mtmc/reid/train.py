@@ -47,7 +47,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from mtmc.cpuinfo import NATIVE_BF16_FLAGS, cpu_has_native_bf16
+from mtmc.cpuinfo import bf16_usable
 from mtmc.formats.market import MarketSplit, read_market
 from mtmc.reid.data import (
     BatchAugment,
@@ -140,11 +140,8 @@ def _train(spec: TrainSpec, out: Path, data_dir: str | Path | None, init: str | 
 
     device = resolve_device(spec.device)
     use_amp = spec.amp and device.type == "cuda"
-    use_bf16 = spec.cpu_bf16 and device.type == "cpu"
-    if use_bf16 and not cpu_has_native_bf16():
-        LOG.warning("cpu_bf16: this CPU has no native bfloat16 instructions (%s), where bfloat16 "
-                    "is slower than FP32; training in FP32", ", ".join(NATIVE_BF16_FLAGS))
-        use_bf16 = False
+    use_bf16 = (spec.cpu_bf16 and device.type == "cpu"
+                and bf16_usable("cpu_bf16", "cpu_bf16: false in the spec", LOG))
     autocast_dtype = torch.bfloat16 if use_bf16 else torch.float16
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
